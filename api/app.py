@@ -1,0 +1,40 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import health, jobs, streams
+from api.services import start_services
+from visiontrack.settings import Settings
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, bootstrap: str | None) -> FastAPI:
+    """The API; its lifespan opens the stores and runs the analytics sink when embedded."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = start_services(settings, bootstrap)
+        app.state.services = services
+        dashboard = None
+        if settings.dashboard_enabled:
+            from dashboards.app import serve_dashboard
+
+            dashboard = serve_dashboard(services, settings.api_host, settings.dashboard_port)
+        try:
+            yield
+        finally:
+            if dashboard is not None:
+                dashboard.stop()
+            services.stop()
+
+    app = FastAPI(title="VisionTrack", version="0.1.0", lifespan=lifespan)
+    app.include_router(health.router)
+    app.include_router(jobs.router)
+    app.include_router(streams.router)
+    return app

@@ -1,0 +1,127 @@
+"""Object detection with Ultralytics YOLO (torch weights, ONNX or OpenVINO exports)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ultralytics import YOLO
+
+__all__ = ["Detections", "ModelError", "YoloDetector", "check_model_ref", "load_yolo"]
+
+log = logging.getLogger(__name__)
+
+_MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml")
+
+
+class ModelError(RuntimeError):
+    """The configured model is missing or cannot be loaded."""
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """Detections of one image.
+
+    ``xyxy`` (N, 4) float32 pixels, ``scores`` (N,) float32, ``class_ids`` (N,) int64.
+    """
+
+    xyxy: npt.NDArray[np.float32]
+    scores: npt.NDArray[np.float32]
+    class_ids: npt.NDArray[np.int64]
+
+    def __len__(self) -> int:
+        return int(self.xyxy.shape[0])
+
+    @classmethod
+    def empty(cls) -> Detections:
+        return cls(
+            np.zeros((0, 4), np.float32), np.zeros((0,), np.float32), np.zeros((0,), np.int64)
+        )
+
+
+def _looks_like_path(ref: str) -> bool:
+    return "/" in ref or ref.endswith("_openvino_model") or Path(ref).exists()
+
+
+def check_model_ref(ref: str) -> None:
+    """Cheap checks of a model reference, without loading it; raises :class:`ModelError`."""
+    if _looks_like_path(ref) and not Path(ref).exists():
+        raise ModelError(f"model file not found: {ref} (setting VISIONTRACK_MODEL)")
+    if not ref.endswith(_MODEL_SUFFIXES) and not Path(ref).is_dir():
+        raise ModelError(
+            f"unsupported model {ref!r} (setting VISIONTRACK_MODEL): expected a .pt, .onnx, "
+            "OpenVINO model directory, or model .yaml"
+        )
+
+
+def load_yolo(ref: str, seed: int = 0) -> YOLO:
+    """Load ``ref``: a local .pt/.onnx/OpenVINO directory, a model .yaml, or a hub name.
+
+    A model built from a .yaml has random weights; ``seed`` makes them reproducible.
+    """
+    import torch
+    from ultralytics import YOLO
+
+    check_model_ref(ref)
+    torch.manual_seed(seed)
+    try:
+        return YOLO(ref, task="detect")
+    except Exception as exc:  # Ultralytics raises many types for unreadable models
+        raise ModelError(f"cannot load model {ref!r} (setting VISIONTRACK_MODEL): {exc}") from exc
+
+
+class YoloDetector:
+    """Runs a YOLO model on BGR images and returns :class:`Detections` per image."""
+
+    def __init__(
+        self,
+        model: YOLO,
+        *,
+        confidence: float,
+        imgsz: int,
+        max_detections: int,
+        device: str = "cpu",
+    ) -> None:
+        self._model = model
+        self._confidence = confidence
+        self._imgsz = imgsz
+        self._max_det = max_detections
+        self._device = device
+        self.names: dict[int, str] = {int(k): str(v) for k, v in model.names.items()}
+
+    def class_name(self, class_id: int) -> str:
+        return self.names.get(class_id, str(class_id))
+
+    def detect(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[Detections]:
+        """Detect objects in a batch of BGR images (H, W, 3) uint8."""
+        if not images:
+            return []
+        results = self._model.predict(
+            list(images),
+            conf=self._confidence,
+            imgsz=self._imgsz,
+            max_det=self._max_det,
+            device=self._device,
+            verbose=False,
+        )
+        out = []
+        for result in results:
+            boxes = result.boxes
+            if boxes is None or len(boxes) == 0:
+                out.append(Detections.empty())
+                continue
+            out.append(
+                Detections(
+                    boxes.xyxy.cpu().numpy().astype(np.float32),
+                    boxes.conf.cpu().numpy().astype(np.float32),
+                    boxes.cls.cpu().numpy().astype(np.int64),
+                )
+            )
+        return out

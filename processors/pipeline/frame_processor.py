@@ -1,0 +1,95 @@
+"""decode → detect → embed → track for frames of many streams, one tracker per stream."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from processors.detection.detector import Detections, YoloDetector
+from processors.tracking.embedder import AppearanceEmbedder, crop_boxes
+from processors.tracking.tracker import StreamTracker
+from schemas.frames import FrameMessage
+from schemas.tracks import FrameTracks, TrackedObject
+
+__all__ = ["FrameDecodeError", "FrameProcessor", "decode_jpeg"]
+
+
+class FrameDecodeError(ValueError):
+    """A frame's JPEG payload could not be decoded."""
+
+
+def decode_jpeg(data: bytes) -> npt.NDArray[np.uint8]:
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise FrameDecodeError(f"payload of {len(data)} bytes is not a decodable JPEG")
+    return np.asarray(image, dtype=np.uint8)
+
+
+class FrameProcessor:
+    """Turns a :class:`FrameMessage` into :class:`FrameTracks`.
+
+    Trackers live in a dict keyed by stream id; all per-stream state is in its tracker.
+    Not thread-safe: call from one thread (the worker runs it in a single-thread executor).
+    """
+
+    def __init__(
+        self,
+        detector: YoloDetector,
+        embedder: AppearanceEmbedder,
+        tracker_factory: Callable[[], StreamTracker],
+    ) -> None:
+        self._detector = detector
+        self._embedder = embedder
+        self._tracker_factory = tracker_factory
+        self._trackers: dict[str, StreamTracker] = {}
+
+    def tracker(self, stream_id: str) -> StreamTracker:
+        tracker = self._trackers.get(stream_id)
+        if tracker is None:
+            tracker = self._trackers[stream_id] = self._tracker_factory()
+        return tracker
+
+    def process(self, frame: FrameMessage) -> FrameTracks:
+        image = decode_jpeg(frame.jpeg)
+        t0 = time.perf_counter()
+        detections = self._detector.detect([image])[0]
+        t1 = time.perf_counter()
+        tracks = self._track(frame.stream_id, image, detections)
+        t2 = time.perf_counter()
+        return FrameTracks(
+            stream_id=frame.stream_id,
+            frame_no=frame.frame_no,
+            captured_at=frame.captured_at,
+            processed_at=time.time(),
+            width=image.shape[1],
+            height=image.shape[0],
+            detections=len(detections),
+            tracks=tuple(tracks),
+            job_id=frame.job_id,
+            total_frames=frame.total_frames,
+            detect_ms=(t1 - t0) * 1000.0,
+            track_ms=(t2 - t1) * 1000.0,
+        )
+
+    def _track(
+        self, stream_id: str, image: npt.NDArray[np.uint8], dets: Detections
+    ) -> list[TrackedObject]:
+        embeddings = self._embedder.embed(crop_boxes(image, dets.xyxy))
+        boxes = self.tracker(stream_id).update(dets.xyxy, dets.scores, dets.class_ids, embeddings)
+        return [
+            TrackedObject(
+                track_id=b.track_id,
+                class_id=b.class_id,
+                class_name=self._detector.class_name(b.class_id),
+                confidence=min(max(b.confidence, 0.0), 1.0),
+                x1=b.xyxy[0],
+                y1=b.xyxy[1],
+                x2=b.xyxy[2],
+                y2=b.xyxy[3],
+            )
+            for b in boxes
+        ]

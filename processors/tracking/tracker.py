@@ -1,0 +1,83 @@
+"""DeepSORT tracking of one stream (deep-sort-realtime), with embeddings supplied.
+
+Each stream owns one :class:`StreamTracker`, its track-id counter included, so streams
+never share ids or state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from deep_sort_realtime.deepsort_tracker import DeepSort
+
+__all__ = ["StreamTracker", "TrackBox"]
+
+
+@dataclass(frozen=True, slots=True)
+class TrackBox:
+    """A confirmed track seen in the current frame; box is xyxy pixels."""
+
+    track_id: int
+    class_id: int
+    confidence: float
+    xyxy: tuple[float, float, float, float]
+
+
+class StreamTracker:
+    """``update(detections, embeddings) -> tracks`` for one stream, and ``reset()``."""
+
+    def __init__(self, *, max_age: int = 30, n_init: int = 3) -> None:
+        self._max_age = max_age
+        self._n_init = n_init
+        self._deepsort = self._new()
+
+    def _new(self) -> DeepSort:
+        return DeepSort(max_age=self._max_age, n_init=self._n_init, embedder=None)
+
+    def reset(self) -> None:
+        self._deepsort = self._new()
+
+    def update(
+        self,
+        xyxy: npt.NDArray[np.float32],
+        scores: npt.NDArray[np.float32],
+        class_ids: npt.NDArray[np.int64],
+        embeddings: Sequence[npt.NDArray[np.float32]],
+    ) -> list[TrackBox]:
+        """Advance one frame.
+
+        ``xyxy`` (N, 4) pixels, ``scores`` (N,), ``class_ids`` (N,), one embedding per box.
+        Returns confirmed tracks that were matched to a detection in this frame.
+        """
+        if not (len(xyxy) == len(scores) == len(class_ids) == len(embeddings)):
+            raise ValueError("detections and embeddings differ in length")
+        widths, heights = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
+        keep = [int(i) for i in np.flatnonzero((widths > 0) & (heights > 0))]
+        raw = [
+            (
+                [float(xyxy[i, 0]), float(xyxy[i, 1]), float(widths[i]), float(heights[i])],
+                float(scores[i]),
+                int(class_ids[i]),
+            )
+            for i in keep
+        ]
+        tracks = self._deepsort.update_tracks(raw, embeds=[embeddings[i] for i in keep])
+        out = []
+        for track in tracks:
+            if not track.is_confirmed() or track.time_since_update > 0:
+                continue
+            box = track.to_ltrb(orig=True)
+            if box is None:
+                continue
+            out.append(
+                TrackBox(
+                    track_id=int(track.track_id),
+                    class_id=int(track.det_class),
+                    confidence=float(track.det_conf or 0.0),
+                    xyxy=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                )
+            )
+        return out

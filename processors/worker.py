@@ -1,0 +1,54 @@
+"""Composition root of the worker process: model, embedder, Faust app, then run."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from processors.detection.detector import YoloDetector, load_yolo
+from processors.detection.ultralytics_env import configure_ultralytics
+from processors.pipeline.frame_processor import FrameProcessor
+from processors.tracking.embedder import AppearanceEmbedder
+from processors.tracking.tracker import StreamTracker
+from visiontrack.settings import Settings
+
+__all__ = ["build_processor", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+def build_processor(settings: Settings) -> FrameProcessor:
+    """Load the detector and embedder named by the settings (fails fast on a bad model)."""
+    configure_ultralytics(settings.data_dir / "ultralytics")
+    detector = YoloDetector(
+        load_yolo(settings.model),
+        confidence=settings.model_confidence,
+        imgsz=settings.model_imgsz,
+        max_detections=settings.model_max_detections,
+        device=settings.device,
+    )
+    embedder = AppearanceEmbedder()
+    return FrameProcessor(
+        detector,
+        embedder,
+        lambda: StreamTracker(max_age=settings.tracker_max_age, n_init=settings.tracker_n_init),
+    )
+
+
+def run_worker(settings: Settings, bootstrap: str) -> int:
+    """Run the Faust worker until SIGTERM/SIGINT; returns the exit code."""
+    import faust
+
+    from processors.app import create_app
+
+    processor = build_processor(settings)
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    app = create_app(settings, bootstrap, processor, executor)
+    log.info("worker starting", extra={"bootstrap": bootstrap, "model": settings.model})
+    worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,63 @@
+"""ClickHouse schema for analytics.
+
+``frame_tracks`` holds one row per processed frame with its tracks as parallel arrays.
+It is a ReplacingMergeTree ordered by ``(stream_id, frame_no)``: a frame that is delivered
+and written twice collapses to one row, and queries read it with ``FINAL``, so a
+redelivered frame is never counted twice. Per-track analytics use ``ARRAY JOIN``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["FRAME_TRACKS_COLUMNS", "analytics_ddl"]
+
+FRAME_TRACKS_COLUMNS: tuple[str, ...] = (
+    "stream_id",
+    "frame_no",
+    "job_id",
+    "captured_at",
+    "processed_at",
+    "width",
+    "height",
+    "detections",
+    "track_ids",
+    "class_ids",
+    "class_names",
+    "confidences",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+)
+
+_FRAME_TRACKS = """
+CREATE TABLE IF NOT EXISTS {db}.frame_tracks
+(
+    stream_id    LowCardinality(String),
+    frame_no     UInt64,
+    job_id       String,
+    captured_at  DateTime64(3, 'UTC'),
+    processed_at DateTime64(3, 'UTC'),
+    width        UInt16,
+    height       UInt16,
+    detections   UInt16,
+    track_ids    Array(UInt32),
+    class_ids    Array(UInt16),
+    class_names  Array(LowCardinality(String)),
+    confidences  Array(Float32),
+    x1           Array(Float32),
+    y1           Array(Float32),
+    x2           Array(Float32),
+    y2           Array(Float32)
+)
+ENGINE = ReplacingMergeTree(processed_at)
+PARTITION BY toYYYYMM(captured_at)
+ORDER BY (stream_id, frame_no)
+"""
+
+
+def analytics_ddl(database: str) -> list[str]:
+    """Statements that create the analytics schema in ``database`` (idempotent)."""
+    return [
+        f"CREATE DATABASE IF NOT EXISTS {database}",
+        _FRAME_TRACKS.format(db=database),
+    ]

@@ -1,0 +1,164 @@
+"""Analytics store on ClickHouse, through the clickhouse-connect ``Client``.
+
+The same code drives the embedded engine (``chdb:///path``) and a ClickHouse server
+(``http(s)://``). Reads use ``FINAL`` so a redelivered frame is counted once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from schemas.analytics import FRAME_TRACKS_COLUMNS, analytics_ddl
+from schemas.tracks import FrameTracks
+
+__all__ = ["AnalyticsStore", "StreamSummary", "connect_analytics", "frame_row"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSummary:
+    stream_id: str
+    frames: int
+    tracks: int
+    class_counts: dict[str, int]
+
+
+def connect_analytics(dsn: str) -> Client:
+    """A clickhouse-connect client for a server URL or the embedded engine."""
+    if dsn.startswith("chdb://"):
+        from pathlib import Path
+
+        Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+    return clickhouse_connect.get_client(dsn=dsn)
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def frame_row(msg: FrameTracks) -> list[object]:
+    """The ``frame_tracks`` row of one message, in :data:`FRAME_TRACKS_COLUMNS` order."""
+    t = msg.tracks
+    return [
+        msg.stream_id,
+        msg.frame_no,
+        msg.job_id or "",
+        _ts(msg.captured_at),
+        _ts(msg.processed_at),
+        msg.width,
+        msg.height,
+        msg.detections,
+        [o.track_id for o in t],
+        [o.class_id for o in t],
+        [o.class_name for o in t],
+        [o.confidence for o in t],
+        [o.x1 for o in t],
+        [o.y1 for o in t],
+        [o.x2 for o in t],
+        [o.y2 for o in t],
+    ]
+
+
+class AnalyticsStore:
+    """Writes and reads per-frame tracks in one ClickHouse database.
+
+    clickhouse-connect clients are not safe for concurrent queries, so calls are serialised.
+    """
+
+    def __init__(self, client: Client, database: str) -> None:
+        self._client = client
+        self._db = database
+        self._lock = threading.Lock()
+
+    @property
+    def database(self) -> str:
+        return self._db
+
+    def ensure_schema(self) -> None:
+        with self._lock:
+            for statement in analytics_ddl(self._db):
+                self._client.command(statement)
+
+    def insert_frames(self, frames: Sequence[FrameTracks]) -> None:
+        if not frames:
+            return
+        rows = [frame_row(f) for f in frames]
+        with self._lock:
+            self._client.insert(
+                f"{self._db}.frame_tracks", rows, column_names=list(FRAME_TRACKS_COLUMNS)
+            )
+
+    def job_frame_counts(self, job_ids: Sequence[str]) -> dict[str, int]:
+        """Distinct frames stored per job."""
+        if not job_ids:
+            return {}
+        result = self._query(
+            f"SELECT job_id, count() FROM {self._db}.frame_tracks FINAL "
+            "WHERE job_id IN {jobs:Array(String)} GROUP BY job_id",
+            {"jobs": list(job_ids)},
+        )
+        return {str(job): int(n) for job, n in result}
+
+    def frame_count(self, stream_id: str, *, final: bool = True) -> int:
+        """Frames stored for a stream; ``final=False`` counts physical rows (duplicates too)."""
+        modifier = "FINAL" if final else ""
+        rows = self._query(
+            f"SELECT count() FROM {self._db}.frame_tracks {modifier} "
+            "WHERE stream_id = {stream:String}",
+            {"stream": stream_id},
+        )
+        return int(rows[0][0])
+
+    def frame_numbers(self, stream_id: str) -> list[int]:
+        """Frame numbers of all physical rows of a stream, in order (duplicates kept)."""
+        rows = self._query(
+            f"SELECT frame_no FROM {self._db}.frame_tracks "
+            "WHERE stream_id = {stream:String} ORDER BY frame_no",
+            {"stream": stream_id},
+        )
+        return [int(r[0]) for r in rows]
+
+    def stream_summary(self, stream_id: str) -> StreamSummary:
+        """Frames, distinct confirmed tracks and tracks per class of a stream."""
+        return self._summary("stream_id = {key:String}", stream_id, stream_id)
+
+    def job_summary(self, job_id: str, stream_id: str) -> StreamSummary:
+        """The same, over the frames of one job."""
+        return self._summary("job_id = {key:String}", job_id, stream_id)
+
+    def _summary(self, where: str, key: str, stream_id: str) -> StreamSummary:
+        table = f"{self._db}.frame_tracks FINAL"
+        frames = self._query(f"SELECT count() FROM {table} WHERE {where}", {"key": key})
+        rows = self._query(
+            "SELECT class_name, uniqExact(track_id) FROM ("
+            f" SELECT class_name, track_id FROM {table}"
+            " ARRAY JOIN class_names AS class_name, track_ids AS track_id"
+            f" WHERE {where}"
+            ") GROUP BY class_name ORDER BY class_name",
+            {"key": key},
+        )
+        counts = {str(name): int(n) for name, n in rows}
+        return StreamSummary(stream_id, int(frames[0][0]), sum(counts.values()), counts)
+
+    def stream_ids(self) -> list[str]:
+        rows = self._query(
+            f"SELECT DISTINCT stream_id FROM {self._db}.frame_tracks ORDER BY stream_id", {}
+        )
+        return [str(r[0]) for r in rows]
+
+    def ping(self) -> bool:
+        with self._lock:
+            return bool(self._client.ping())
+
+    def _query(self, sql: str, params: dict[str, object]) -> Sequence[Sequence[Any]]:
+        with self._lock:
+            return self._client.query(sql, parameters=params).result_rows

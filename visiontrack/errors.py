@@ -1,0 +1,19 @@
+"""Errors that are the user's to fix: the CLI prints them without a traceback."""
+
+from __future__ import annotations
+
+from infra.broker import BrokerError
+from infra.supervisor import StackError
+from processors.detection.detector import ModelError
+from producers.publisher import DeliveryError
+from producers.video_file import SourceError
+from visiontrack.runtime import NoKafkaError
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    BrokerError,
+    DeliveryError,
+    ModelError,
+    NoKafkaError,
+    SourceError,
+    StackError,
+)

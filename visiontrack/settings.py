@@ -1,0 +1,179 @@
+"""Process settings, read once from ``VISIONTRACK_*`` environment variables.
+
+Every deployable (worker, API, producer, CLI) builds one :class:`Settings` through
+:func:`get_settings` at start and passes it down; nothing reads the environment later.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "TopicNames", "get_settings"]
+
+_BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9_.\-\[\]:]+:\d{1,5}$")
+_CLICKHOUSE_SCHEMES = ("chdb://", "http://", "https://")
+_DATABASE_SCHEMES = ("sqlite", "postgresql")
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the environment variable."""
+
+
+class TopicNames(BaseSettings):
+    """Kafka topic names; every topic is keyed by stream id."""
+
+    model_config = SettingsConfigDict(env_prefix="VISIONTRACK_TOPIC_", extra="forbid")
+
+    frames: str = "visiontrack.frames"
+    video_chunks: str = "visiontrack.video-chunks"
+    tracks: str = "visiontrack.tracks"
+    job_progress: str = "visiontrack.job-progress"
+    dead_letter: str = "visiontrack.dead-letter"
+
+
+class Settings(BaseSettings):
+    """All settings of a VisionTrack process. Environment prefix: ``VISIONTRACK_``."""
+
+    model_config = SettingsConfigDict(env_prefix="VISIONTRACK_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".visiontrack"))
+    kafka_bootstrap_servers: str | None = None
+    clickhouse_dsn: str | None = None
+    clickhouse_database: str = "visiontrack"
+    database_url: str | None = None
+
+    model: str = "yolov8n.yaml"
+    model_confidence: float = Field(default=0.25, gt=0.0, le=1.0)
+    model_imgsz: int = Field(default=640, ge=32, le=4096)
+    model_max_detections: int = Field(default=100, ge=1, le=1000)
+    device: str = "cpu"
+    tracker_max_age: int = Field(default=30, ge=1)
+    tracker_n_init: int = Field(default=3, ge=1)
+
+    topics: TopicNames = Field(default_factory=TopicNames)
+    topic_partitions: int = Field(default=4, ge=1, le=1024)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    message_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024 * 1024)
+    jpeg_quality: int = Field(default=90, ge=10, le=100)
+
+    worker_id: str = "visiontrack-worker"
+    broker_session_timeout_s: float = Field(default=10.0, gt=0)
+    broker_heartbeat_interval_s: float = Field(default=2.0, gt=0)
+    worker_producer_max_batch_size: int = Field(default=16384, ge=1)
+
+    sink_group_id: str = "visiontrack-analytics-sink"
+    sink_batch_size: int = Field(default=1000, ge=1)
+    sink_batch_interval_s: float = Field(default=0.5, gt=0)
+    run_sink_in_api: bool | None = None
+
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    dashboard_port: int = Field(default=5006, ge=0, le=65535)
+    dashboard_enabled: bool = True
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _check_bootstrap(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        bad = [s for s in servers if not _BOOTSTRAP_RE.match(s)]
+        if bad:
+            raise ValueError(f"expected host:port[,host:port...], got {', '.join(bad)!r}")
+        return ",".join(servers)
+
+    @field_validator("clickhouse_dsn")
+    @classmethod
+    def _check_clickhouse_dsn(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(_CLICKHOUSE_SCHEMES):
+            raise ValueError(f"expected a chdb:///path, http:// or https:// DSN, got {value!r}")
+        if value.startswith("chdb://") and not value.removeprefix("chdb://").startswith("/"):
+            raise ValueError(f"a chdb DSN needs an absolute path (chdb:///abs/path), got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL: {value!r}") from exc
+        if url.get_backend_name() not in _DATABASE_SCHEMES:
+            raise ValueError(f"expected a sqlite:// or postgresql:// URL, got {value!r}")
+        return value
+
+    @field_validator("clickhouse_database")
+    @classmethod
+    def _check_identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(f"not a plain identifier: {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _absolute_data_dir(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        return self
+
+    # Derived values -------------------------------------------------------------------
+
+    @property
+    def analytics_dsn(self) -> str:
+        """The ClickHouse DSN in force: the configured one or the embedded engine's."""
+        return self.clickhouse_dsn or f"chdb://{self.data_dir / 'analytics'}"
+
+    @property
+    def analytics_embedded(self) -> bool:
+        return self.analytics_dsn.startswith("chdb://")
+
+    @property
+    def sink_in_api(self) -> bool:
+        """Whether the API process runs the analytics sink (forced when embedded)."""
+        if self.analytics_embedded:
+            return True
+        return True if self.run_sink_in_api is None else self.run_sink_in_api
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'visiontrack.db'}"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "topics":
+        return "VISIONTRACK_TOPIC_" + "_".join(parts[1:]).upper()
+    return "VISIONTRACK_" + "_".join(parts).upper()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one message per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [f"{_setting_name(err['loc'])}: {err['msg']}" for err in exc.errors()]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once."""
+    return load_settings()
