@@ -108,9 +108,8 @@ class Stack:
         return self._broker.bootstrap_servers
 
     def _child_env(self, bootstrap: str) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(os.environ) | self.settings.to_env()
         env["VISIONTRACK_KAFKA_BOOTSTRAP_SERVERS"] = bootstrap
-        env["VISIONTRACK_DATA_DIR"] = str(self.settings.data_dir)
         return env
 
     def _spawn(self, name: str, env: dict[str, str]) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from processors.detection.detector import YoloDetector, load_yolo
+from processors.detection.detector import (
+    UNTRAINED_DEFAULTS,
+    YoloDetector,
+    detection_defaults,
+    load_yolo,
+)
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameProcessor
 from processors.tracking.embedder import AppearanceEmbedder
@@ -20,11 +25,14 @@ log = logging.getLogger(__name__)
 def build_processor(settings: Settings) -> FrameProcessor:
     """Load the detector and embedder named by the settings (fails fast on a bad model)."""
     configure_ultralytics(settings.data_dir / "ultralytics")
+    defaults = detection_defaults(settings.model)
+    if defaults is UNTRAINED_DEFAULTS:
+        log.warning("model %s has random weights: detections are for plumbing only", settings.model)
     detector = YoloDetector(
         load_yolo(settings.model),
-        confidence=settings.model_confidence,
+        confidence=settings.model_confidence or defaults.confidence,
         imgsz=settings.model_imgsz,
-        max_detections=settings.model_max_detections,
+        max_detections=settings.model_max_detections or defaults.max_detections,
         device=settings.device,
     )
     embedder = AppearanceEmbedder()

@@ -92,7 +92,8 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         _out(f"running since {report['uptime_s']}s, pid {state.pid}, Kafka {state.bootstrap}")
         for name, alive in report["components"].items():
             _out(f"  {name:<8} {'up' if alive else 'DOWN'}")
-        _out(f"  api      {'healthy' if report['api_healthy'] else 'unhealthy'} {state.api_url}")
+        health = "ok" if report["api_healthy"] else "FAILING"
+        _out(f"  health   {health} {state.api_url}/health")
     return 0 if state is not None else 3
 
 

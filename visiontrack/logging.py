@@ -59,5 +59,5 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiokafka", "faust", "mode", "urllib3", "bokeh", "tornado"):
+    for noisy in ("aiokafka", "alembic", "faust", "mode", "urllib3", "bokeh", "tornado"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))

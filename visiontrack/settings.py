@@ -49,9 +49,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     model: str = "yolov8n.yaml"
-    model_confidence: float = Field(default=0.25, gt=0.0, le=1.0)
+    model_confidence: float | None = Field(default=None, gt=0.0, le=1.0)
     model_imgsz: int = Field(default=640, ge=32, le=4096)
-    model_max_detections: int = Field(default=100, ge=1, le=1000)
+    model_max_detections: int | None = Field(default=None, ge=1, le=1000)
     device: str = "cpu"
     tracker_max_age: int = Field(default=30, ge=1)
     tracker_n_init: int = Field(default=3, ge=1)
@@ -155,6 +155,19 @@ class Settings(BaseSettings):
     @property
     def run_dir(self) -> Path:
         return self.data_dir / "run"
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``VISIONTRACK_*`` variables, to hand to a child process."""
+        env = {
+            f"VISIONTRACK_TOPIC_{name.upper()}": str(value)
+            for name, value in self.topics.model_dump().items()
+        }
+        for name, value in self.model_dump(exclude={"topics"}).items():
+            if value is not None:
+                env[f"VISIONTRACK_{name.upper()}"] = (
+                    str(value).lower() if isinstance(value, bool) else str(value)
+                )
+        return env
 
 
 def _setting_name(loc: tuple[int | str, ...]) -> str:

@@ -14,11 +14,37 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from ultralytics import YOLO
 
-__all__ = ["Detections", "ModelError", "YoloDetector", "check_model_ref", "load_yolo"]
+__all__ = [
+    "DetectionDefaults",
+    "Detections",
+    "ModelError",
+    "YoloDetector",
+    "check_model_ref",
+    "detection_defaults",
+    "load_yolo",
+]
 
 log = logging.getLogger(__name__)
 
 _MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectionDefaults:
+    """Thresholds used when the settings leave them unset."""
+
+    confidence: float
+    max_detections: int
+
+
+TRAINED_DEFAULTS = DetectionDefaults(confidence=0.25, max_detections=100)
+# A model built from its .yaml has random weights and scores below 1e-3: it serves the
+# plumbing only, with a tiny threshold and a few boxes per frame.
+UNTRAINED_DEFAULTS = DetectionDefaults(confidence=1e-4, max_detections=5)
+
+
+def detection_defaults(ref: str) -> DetectionDefaults:
+    return UNTRAINED_DEFAULTS if ref.endswith((".yaml", ".yml")) else TRAINED_DEFAULTS
 
 
 class ModelError(RuntimeError):

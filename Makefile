@@ -1,0 +1,48 @@
+# VisionTrack: `make demo` runs the stack on embedded defaults, `make test` the whole suite.
+# Both create .venv from uv.lock; uv's cache (~/.cache/uv) makes a re-run take seconds.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV_HOME := $(HOME)/.cache/visiontrack/uv-$(UV_VERSION)
+UV := $(UV_HOME)/bin/uv
+VENV := .venv
+STAMP := $(VENV)/.synced-$(UV_VERSION)
+RUN := $(VENV)/bin
+
+.PHONY: setup demo up test lint typecheck unit integration clean
+
+$(UV):
+	$(PYTHON) -m venv $(UV_HOME)
+	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup
+	$(RUN)/visiontrack demo
+
+up: setup
+	$(RUN)/visiontrack up
+
+lint: setup
+	$(RUN)/ruff check .
+	$(RUN)/ruff format --check .
+
+typecheck: setup
+	$(RUN)/mypy
+
+unit: setup
+	$(RUN)/python -m pytest -m "not integration"
+
+integration: setup
+	$(RUN)/python -m pytest -m integration
+
+test: lint typecheck
+	$(RUN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) .visiontrack .mypy_cache .ruff_cache .pytest_cache
