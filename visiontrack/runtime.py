@@ -42,13 +42,20 @@ def state_path(settings: Settings) -> Path:
 
 
 def pid_alive(pid: int) -> bool:
+    """Whether ``pid`` runs; a zombie (exited, not yet reaped) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        # Without procfs (not Linux) the signal check is all we have; with it, the
+        # process exited between the two checks.
+        return not Path("/proc").is_dir()
+    return status.rsplit(")", 1)[-1].split()[0] != "Z"
 
 
 def read_state(settings: Settings) -> StackState | None:
