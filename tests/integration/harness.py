@@ -33,11 +33,34 @@ from visiontrack.settings import Settings
 class Pipeline:
     settings: Settings
     bootstrap: str
-    api: TestClient
+    _api: TestClient | None
     store: AnalyticsStore
     sessions: sessionmaker[Session]
-    worker: subprocess.Popen[bytes]
+    worker_env: dict[str, str]
     worker_log: Path
+    _worker: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api(self) -> TestClient:
+        assert self._api is not None, "the API is not running"
+        return self._api
+
+    @api.setter
+    def api(self, client: TestClient) -> None:
+        self._api = client
+
+    @property
+    def worker(self) -> subprocess.Popen[bytes]:
+        assert self._worker is not None, "no worker runs"
+        return self._worker
+
+    def start_worker(self) -> None:
+        self._worker = _start_worker(self.worker_env, self.worker_log)
+
+    def stop_worker(self) -> int | None:
+        """SIGTERM the worker; its exit code (None if none ran)."""
+        worker, self._worker = self._worker, None
+        return None if worker is None else _stop_worker(worker)
 
     def worker_log_tail(self) -> str:
         return self.worker_log.read_text(errors="replace")[-3000:]
@@ -88,6 +111,25 @@ def read_topic(
     return records
 
 
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            guarded([sys.executable, "-m", "visiontrack.cli", "worker"]),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _stop_worker(worker: subprocess.Popen[bytes]) -> int:
+    worker.terminate()
+    try:
+        return worker.wait(30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        return worker.wait()
+
+
 @contextmanager
 def running_pipeline(settings: Settings, bootstrap: str, log_dir: Path) -> Iterator[Pipeline]:
     engine = create_db_engine(settings.sqlalchemy_url)
@@ -97,24 +139,13 @@ def running_pipeline(settings: Settings, bootstrap: str, log_dir: Path) -> Itera
     env |= {k: v for k, v in os.environ.items() if not k.startswith("VISIONTRACK_")}
     log_dir.mkdir(parents=True, exist_ok=True)
     worker_log = log_dir / "worker.log"
-    with worker_log.open("ab") as out:
-        worker = subprocess.Popen(
-            guarded([sys.executable, "-m", "visiontrack.cli", "worker"]),
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     store = AnalyticsStore(connect_analytics(settings.analytics_dsn), settings.clickhouse_database)
+    pipeline = Pipeline(settings, bootstrap, None, store, session_factory(engine), env, worker_log)
+    pipeline.start_worker()
     try:
         with TestClient(create_app(settings, bootstrap)) as api:
-            yield Pipeline(
-                settings, bootstrap, api, store, session_factory(engine), worker, worker_log
-            )
+            pipeline.api = api
+            yield pipeline
     finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        pipeline.stop_worker()
         engine.dispose()

@@ -131,12 +131,9 @@ def _write_video(path: Path, frames: int) -> Path:
     return path
 
 
-def test_redelivered_frames_are_not_applied_twice(pipeline: Pipeline, tmp_path: Path) -> None:
+def _resend_and_check(pipeline: Pipeline, tmp_path: Path, first_job: str) -> None:
+    """Re-send every frame of the stream byte for byte; none may be applied again."""
     topics = pipeline.settings.topics
-    first_job = _publish(pipeline, bikes_video(), "cam")
-    assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
-
-    # A producer that re-sends every frame of the stream, byte for byte.
     sent = read_topic(pipeline.bootstrap, topics.frames)
     assert len(sent) == 250
     _produce_raw(pipeline.bootstrap, topics.frames, [(m.key(), m.value()) for m in sent])
@@ -146,11 +143,25 @@ def test_redelivered_frames_are_not_applied_twice(pipeline: Pipeline, tmp_path: 
     marker = pipeline.wait_for_job(marker_job)
     assert (marker["first_frame_no"], marker["frames_processed"]) == (250, 6)
 
-    tracks = [
-        FrameTracks.from_bytes(m.value()) for m in read_topic(pipeline.bootstrap, topics.tracks)
-    ]
+    records = read_topic(pipeline.bootstrap, topics.tracks)
+    tracks = [FrameTracks.from_bytes(m.value()) for m in records]
     emitted = sorted(t.frame_no for t in tracks if t.stream_id == "cam")
     assert emitted == list(range(256)), "the worker re-emitted redelivered frames"
     assert pipeline.store.frame_numbers("cam") == list(range(256))
     first = pipeline.api.get(f"/v1/jobs/{first_job}").json()
     assert (first["state"], first["frames_processed"]) == ("done", 250)
+
+
+def test_redelivered_frames_are_not_applied_twice(pipeline: Pipeline, tmp_path: Path) -> None:
+    first_job = _publish(pipeline, bikes_video(), "cam")
+    assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
+    _resend_and_check(pipeline, tmp_path, first_job)
+
+
+def test_a_restarted_worker_still_skips_applied_frames(pipeline: Pipeline, tmp_path: Path) -> None:
+    """The applied-frames table is restored from its changelog by the new worker."""
+    first_job = _publish(pipeline, bikes_video(), "cam")
+    assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
+    assert pipeline.stop_worker() == 0
+    pipeline.start_worker()
+    _resend_and_check(pipeline, tmp_path, first_job)
