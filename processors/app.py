@@ -91,6 +91,12 @@ def create_app(
             except MessageDecodeError as exc:
                 await send_dead_letter(event, "decode-message", str(exc), None)
                 continue
+            if event.key != frame.stream_id.encode():
+                # The key decides the partition, and so the worker and table entry of a
+                # stream: a frame keyed otherwise would be tracked in the wrong place.
+                reason = f"key {event.key!r} is not the frame's stream id {frame.stream_id!r}"
+                await send_dead_letter(event, "validate-key", reason, frame.stream_id)
+                continue
             if frame.stream_id in applied and frame.frame_no <= applied[frame.stream_id]:
                 log.debug(
                     "skipping frame already applied",

@@ -75,8 +75,8 @@ def test_video_job_completes_with_each_frame_once(pipeline: Pipeline) -> None:
     video = bikes_video()
     frames_in_video = _frame_count(video)
     bad_jpeg = FrameMessage(
-        stream_id="bikes",
-        frame_no=10_000_000,
+        stream_id="bikes-bad",
+        frame_no=0,
         captured_at=0.0,
         source="test",
         width=2,
@@ -87,7 +87,11 @@ def test_video_job_completes_with_each_frame_once(pipeline: Pipeline) -> None:
     _produce_raw(
         pipeline.bootstrap,
         pipeline.settings.topics.frames,
-        [(b"bikes-bad", b"\x00garbage"), (b"bikes-bad", bad_jpeg.to_bytes())],
+        [
+            (b"bikes-bad", b"\x00garbage"),
+            (b"bikes-bad", bad_jpeg.to_bytes()),
+            (b"someone-else", bad_jpeg.to_bytes()),
+        ],
     )
 
     job_id = _publish(pipeline, video, "bikes")
@@ -116,7 +120,7 @@ def test_video_job_completes_with_each_frame_once(pipeline: Pipeline) -> None:
         DeadLetter.from_bytes(m.value())
         for m in read_topic(pipeline.bootstrap, pipeline.settings.topics.dead_letter)
     ]
-    assert sorted(d.stage for d in dead) == ["decode-frame", "decode-message"]
+    assert sorted(d.stage for d in dead) == ["decode-frame", "decode-message", "validate-key"]
     assert all(d.topic == pipeline.settings.topics.frames for d in dead)
 
 
