@@ -219,6 +219,26 @@ def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.detection.training import SAMPLE_WEIGHTS, TrainPlan, train_sample_detector
+
+    plan = TrainPlan(
+        train_seeds=tuple(range(args.first_seed, args.first_seed + args.scenes)),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        stride=args.stride,
+        seed=args.seed,
+    )
+    work_dir = args.work_dir or settings.data_dir / "training"
+    result = train_sample_detector(plan, work_dir, args.out or SAMPLE_WEIGHTS)
+    _out(
+        f"trained on {result.train_images} images in {result.duration_s / 60:.1f} min; "
+        f"validation mAP50 {result.map50:.3f}, mAP50-95 {result.map50_95:.3f}"
+    )
+    _out(f"weights: {result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     from visiontrack.demo import run_demo
 
@@ -249,6 +269,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--video", type=Path, default=None, help="default: bikes.mp4")
     demo.add_argument("--stream-id", default="demo-bikes")
     demo.add_argument("--no-serve", action="store_true", help="stop after the summary")
+
+    model = sub.add_parser("model", help="detection models").add_subparsers(
+        dest="model", required=True
+    )
+    train = add("train-sample", cmd_model_train_sample, "train the offline sample detector", model)
+    train.add_argument("--scenes", type=int, default=50, help="training scenes (seeds)")
+    train.add_argument("--first-seed", type=int, default=1000)
+    train.add_argument("--stride", type=int, default=10, help="keep every N-th frame")
+    train.add_argument("--epochs", type=int, default=12)
+    train.add_argument("--imgsz", type=int, default=320)
+    train.add_argument("--seed", type=int, default=0, help="training seed")
+    train.add_argument("--work-dir", type=Path, default=None)
+    train.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     add("upgrade", cmd_db_upgrade, "apply migrations", db)
