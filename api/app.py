@@ -8,30 +8,37 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.routes import health, jobs, streams
-from api.services import start_services
+from api.services import ApiServices, start_services
 from visiontrack.settings import Settings
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, bootstrap: str | None) -> FastAPI:
-    """The API; its lifespan opens the stores and runs the analytics sink when embedded."""
+def create_app(
+    settings: Settings, bootstrap: str | None, services: ApiServices | None = None
+) -> FastAPI:
+    """The API; its lifespan opens the stores and runs the analytics sink when embedded.
+
+    Given ``services`` (already running, owned by the caller), it serves those instead.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = start_services(settings, bootstrap)
-        app.state.services = services
+        owned = services is None
+        running = start_services(settings, bootstrap) if services is None else services
+        app.state.services = running
         dashboard = None
         if settings.dashboard_enabled:
             from dashboards.app import serve_dashboard
 
-            dashboard = serve_dashboard(services, settings.api_host, settings.dashboard_port)
+            dashboard = serve_dashboard(running, settings.api_host, settings.dashboard_port)
         try:
             yield
         finally:
             if dashboard is not None:
                 dashboard.stop()
-            services.stop()
+            if owned:
+                running.stop()
 
     app = FastAPI(title="VisionTrack", version="0.1.0", lifespan=lifespan)
     app.include_router(health.router)

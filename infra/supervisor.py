@@ -23,7 +23,7 @@ from pathlib import Path
 from infra.broker import BundledBroker
 from infra.orphan_guard import guarded
 from infra.topics import ensure_topics
-from processors.detection.detector import check_model_ref
+from processors.detection.detector import check_model_ref, resolve_model_ref
 from visiontrack.db import create_db_engine, migrate
 from visiontrack.runtime import StackState, read_state, state_path
 from visiontrack.settings import Settings
@@ -66,7 +66,7 @@ class Stack:
         s = self.settings
         if (running := read_state(s)) is not None:
             raise StackError(f"a stack already runs from {s.data_dir} (pid {running.pid})")
-        check_model_ref(s.model)
+        check_model_ref(resolve_model_ref(s.model))
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         try:
             engine = create_db_engine(s.sqlalchemy_url)

@@ -10,6 +10,7 @@ from processors.detection.detector import (
     YoloDetector,
     detection_defaults,
     load_yolo,
+    resolve_model_ref,
 )
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameProcessor
@@ -25,11 +26,12 @@ log = logging.getLogger(__name__)
 def build_processor(settings: Settings) -> FrameProcessor:
     """Load the detector and embedder named by the settings (fails fast on a bad model)."""
     configure_ultralytics(settings.data_dir / "ultralytics")
-    defaults = detection_defaults(settings.model)
+    model = resolve_model_ref(settings.model)
+    defaults = detection_defaults(model)
     if defaults is UNTRAINED_DEFAULTS:
-        log.warning("model %s has random weights: detections are for plumbing only", settings.model)
+        log.warning("model %s has random weights: detections are for plumbing only", model)
     detector = YoloDetector(
-        load_yolo(settings.model),
+        load_yolo(model),
         confidence=settings.model_confidence or defaults.confidence,
         imgsz=settings.model_imgsz,
         max_detections=settings.model_max_detections or defaults.max_detections,
@@ -52,7 +54,7 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
     processor = build_processor(settings)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     app = create_app(settings, bootstrap, processor, executor)
-    log.info("worker starting", extra={"bootstrap": bootstrap, "model": settings.model})
+    log.info("worker starting", extra={"bootstrap": bootstrap})
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     try:
         worker.execute_from_commandline()

@@ -1,6 +1,7 @@
 """ClickHouse schema for analytics.
 
-``frame_tracks`` holds one row per processed frame with its tracks as parallel arrays.
+``frame_tracks`` holds one row per processed frame with its confirmed tracks, and the raw
+detections they came from, as parallel arrays.
 It is a ReplacingMergeTree ordered by ``(stream_id, frame_no)``: a frame that is delivered
 and written twice collapses to one row, and queries read it with ``FINAL``, so a
 redelivered frame is never counted twice. Per-track analytics use ``ARRAY JOIN``.
@@ -27,6 +28,12 @@ FRAME_TRACKS_COLUMNS: tuple[str, ...] = (
     "y1",
     "x2",
     "y2",
+    "det_class_ids",
+    "det_confidences",
+    "det_x1",
+    "det_y1",
+    "det_x2",
+    "det_y2",
 )
 
 _FRAME_TRACKS = """
@@ -47,7 +54,13 @@ CREATE TABLE IF NOT EXISTS {db}.frame_tracks
     x1           Array(Float32),
     y1           Array(Float32),
     x2           Array(Float32),
-    y2           Array(Float32)
+    y2           Array(Float32),
+    det_class_ids   Array(UInt16),
+    det_confidences Array(Float32),
+    det_x1       Array(Float32),
+    det_y1       Array(Float32),
+    det_x2       Array(Float32),
+    det_y2       Array(Float32)
 )
 ENGINE = ReplacingMergeTree(processed_at)
 PARTITION BY toYYYYMM(captured_at)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.codec import WireModel
 
-__all__ = ["FrameTracks", "TrackedObject"]
+__all__ = ["DetectedObject", "FrameTracks", "TrackedObject"]
 
 
 class TrackedObject(BaseModel):
@@ -19,6 +19,19 @@ class TrackedObject(BaseModel):
     track_id: int = Field(ge=0)
     class_id: int = Field(ge=0)
     class_name: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+class DetectedObject(BaseModel):
+    """One raw detection before tracking; the box is xyxy in pixels of the source frame."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    class_id: int = Field(ge=0)
     confidence: float = Field(ge=0.0, le=1.0)
     x1: float
     y1: float
@@ -38,7 +51,7 @@ class FrameTracks(WireModel):
     processed_at: float
     width: int = Field(gt=0)
     height: int = Field(gt=0)
-    detections: int = Field(ge=0, description="detections before tracking")
+    detections: tuple[DetectedObject, ...] = Field(default=(), description="before tracking")
     tracks: tuple[TrackedObject, ...] = ()
     job_id: str | None = None
     total_frames: int | None = Field(default=None, ge=0)

@@ -19,7 +19,7 @@ from clickhouse_connect.driver.client import Client
 from schemas.analytics import FRAME_TRACKS_COLUMNS, analytics_ddl
 from schemas.tracks import FrameTracks
 
-__all__ = ["AnalyticsStore", "StreamSummary", "connect_analytics", "frame_row"]
+__all__ = ["AnalyticsStore", "StoredFrame", "StreamSummary", "connect_analytics", "frame_row"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,20 @@ class StreamSummary:
     frames: int
     tracks: int
     class_counts: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFrame:
+    """One ``frame_tracks`` row; boxes are xyxy pixels."""
+
+    frame_no: int
+    track_ids: list[int]
+    track_class_ids: list[int]
+    track_confidences: list[float]
+    track_boxes: list[tuple[float, float, float, float]]
+    det_class_ids: list[int]
+    det_confidences: list[float]
+    det_boxes: list[tuple[float, float, float, float]]
 
 
 def connect_analytics(dsn: str) -> Client:
@@ -47,7 +61,7 @@ def _ts(seconds: float) -> datetime:
 
 def frame_row(msg: FrameTracks) -> list[object]:
     """The ``frame_tracks`` row of one message, in :data:`FRAME_TRACKS_COLUMNS` order."""
-    t = msg.tracks
+    t, d = msg.tracks, msg.detections
     return [
         msg.stream_id,
         msg.frame_no,
@@ -56,7 +70,7 @@ def frame_row(msg: FrameTracks) -> list[object]:
         _ts(msg.processed_at),
         msg.width,
         msg.height,
-        msg.detections,
+        len(d),
         [o.track_id for o in t],
         [o.class_id for o in t],
         [o.class_name for o in t],
@@ -65,6 +79,12 @@ def frame_row(msg: FrameTracks) -> list[object]:
         [o.y1 for o in t],
         [o.x2 for o in t],
         [o.y2 for o in t],
+        [o.class_id for o in d],
+        [o.confidence for o in d],
+        [o.x1 for o in d],
+        [o.y1 for o in d],
+        [o.x2 for o in d],
+        [o.y2 for o in d],
     ]
 
 
@@ -148,6 +168,29 @@ class AnalyticsStore:
         )
         counts = {str(name): int(n) for name, n in rows}
         return StreamSummary(stream_id, int(frames[0][0]), sum(counts.values()), counts)
+
+    def stream_frames(self, stream_id: str) -> list[StoredFrame]:
+        """Every stored frame of a stream, in frame order, with its tracks and detections."""
+        rows = self._query(
+            "SELECT frame_no, track_ids, class_ids, confidences, x1, y1, x2, y2,"
+            " det_class_ids, det_confidences, det_x1, det_y1, det_x2, det_y2"
+            f" FROM {self._db}.frame_tracks FINAL WHERE stream_id = {{stream:String}}"
+            " ORDER BY frame_no",
+            {"stream": stream_id},
+        )
+        return [
+            StoredFrame(
+                frame_no=int(r[0]),
+                track_ids=list(r[1]),
+                track_class_ids=list(r[2]),
+                track_confidences=list(r[3]),
+                track_boxes=list(zip(r[4], r[5], r[6], r[7], strict=True)),
+                det_class_ids=list(r[8]),
+                det_confidences=list(r[9]),
+                det_boxes=list(zip(r[10], r[11], r[12], r[13], strict=True)),
+            )
+            for r in rows
+        ]
 
     def stream_ids(self) -> list[str]:
         rows = self._query(

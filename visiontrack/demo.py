@@ -1,4 +1,8 @@
-"""``visiontrack demo``: the stack on embedded defaults with a sample video through it."""
+"""``visiontrack demo``: the stack on embedded defaults with sample streams through it.
+
+Two streams at once: a generated street scene streamed live at its frame rate, as a camera
+would, and the ``bikes.mp4`` clip published as a file job.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,36 @@ import logging
 import sys
 import time
 import urllib.request
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from infra.supervisor import Stack
-from producers.file_job import publish_file
+from producers.jobs import JobResult, publish_file
+from producers.synthetic import SceneConfig
+from producers.synthetic_job import publish_scene
 from schemas.jobs import JobState
 from visiontrack.db import create_db_engine, session_factory
 from visiontrack.samples import bikes_video
 from visiontrack.settings import Settings
 
-__all__ = ["run_demo", "wait_for_job"]
+__all__ = ["DemoPlan", "run_demo"]
 
 log = logging.getLogger(__name__)
 
 
-def _say(text: str) -> None:
+@dataclass(frozen=True, slots=True)
+class DemoPlan:
+    video: Path | None = None
+    video_stream: str = "demo-bikes"
+    scene_seed: int = 7
+    scene_frames: int = 150
+    scene_stream: str = "demo-street"
+    serve: bool = True
+
+
+def _say(text: str = "") -> None:
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
@@ -32,7 +50,7 @@ def _get_json(url: str) -> Any:
         return json.loads(resp.read())
 
 
-def wait_for_job(api_url: str, job_id: str, timeout: float, stack: Stack) -> dict[str, Any]:
+def _wait_for_job(api_url: str, job_id: str, timeout: float, stack: Stack) -> dict[str, Any]:
     """Poll the API until the job is done or failed; raises TimeoutError."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -44,42 +62,72 @@ def wait_for_job(api_url: str, job_id: str, timeout: float, stack: Stack) -> dic
     raise TimeoutError(f"job {job_id} not done after {timeout:.0f}s")
 
 
-def run_demo(settings: Settings, video: Path | None, stream_id: str, serve: bool) -> int:
-    video = video or bikes_video()
+def _report(api_url: str, title: str, job: dict[str, Any], elapsed: float) -> None:
+    summary = _get_json(f"{api_url}/v1/jobs/{job['id']}/summary")
+    fps = job["frames_processed"] / max(elapsed, 1e-9)
+    _say(f"{title} (stream {job['stream_id']}, job {job['id']}): {job['state']}")
+    _say(
+        f"  frames processed   {job['frames_processed']}/{job['total_frames']} "
+        f"in {elapsed:.1f}s ({fps:.1f} fps)"
+    )
+    _say(f"  frames stored      {summary['frames']}")
+    _say(f"  confirmed tracks   {summary['tracks']}")
+    for name, count in summary["class_counts"].items():
+        _say(f"    {name:<16} {count}")
+
+
+def run_demo(settings: Settings, plan: DemoPlan) -> int:
+    video = plan.video or bikes_video()
     stack = Stack(settings)
     stack.install_signal_handlers()
     state = stack.start()
+    engine = create_db_engine(settings.sqlalchemy_url)
+    sessions = session_factory(engine)
     try:
         _say(f"VisionTrack is up. API {state.api_url}/docs  dashboard {state.dashboard_url}")
-        engine = create_db_engine(settings.sqlalchemy_url)
-        _say(f"Publishing {video} on stream {stream_id!r} ...")
-        result = publish_file(
-            settings, state.bootstrap, session_factory(engine), path=video, stream_id=stream_id
+        _say(
+            f"Streaming scene {plan.scene_seed} live on {plan.scene_stream!r} and publishing "
+            f"{video.name} on {plan.video_stream!r} ..."
         )
         started = time.monotonic()
-        job = wait_for_job(state.api_url, result.job_id, 1800, stack)
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-producer") as pool:
+            scene: Future[JobResult] = pool.submit(
+                publish_scene,
+                settings,
+                state.bootstrap,
+                sessions,
+                seed=plan.scene_seed,
+                stream_id=plan.scene_stream,
+                config=SceneConfig(num_frames=plan.scene_frames),
+                live=True,
+            )
+            clip: Future[JobResult] = pool.submit(
+                publish_file,
+                settings,
+                state.bootstrap,
+                sessions,
+                path=video,
+                stream_id=plan.video_stream,
+            )
+            published = [("Live street scene", scene.result()), (video.name, clip.result())]
+        jobs = [
+            (title, _wait_for_job(state.api_url, r.job_id, 1800, stack)) for title, r in published
+        ]
         elapsed = time.monotonic() - started
-        engine.dispose()
-        summary = _get_json(f"{state.api_url}/v1/jobs/{result.job_id}/summary")
-        _say("")
+        _say()
+        for title, job in jobs:
+            _report(state.api_url, title, job, elapsed)
+        _say()
         _say(
-            f"Job {job['id']}: {job['state']}, {job['frames_processed']}/{job['total_frames']} "
-            f"frames in {elapsed:.1f}s ({job['frames_processed'] / max(elapsed, 1e-9):.1f} fps)"
-        )
-        _say(f"  frames in ClickHouse: {summary['frames']}")
-        _say(f"  confirmed tracks:     {summary['tracks']}")
-        for name, count in summary["class_counts"].items():
-            _say(f"    {name:<16} {count}")
-        _say("")
-        _say(
-            f"API        {state.api_url}  (docs {state.api_url}/docs, job "
-            f"{state.api_url}/v1/jobs/{result.job_id})"
+            f"API        {state.api_url}  (docs {state.api_url}/docs, jobs {state.api_url}/v1/jobs)"
         )
         if state.dashboard_url:
             _say(f"Dashboard  {state.dashboard_url}")
-        if not serve:
-            return 0 if job["state"] == JobState.DONE else 1
+        ok = all(job["state"] == JobState.DONE for _, job in jobs)
+        if not plan.serve:
+            return 0 if ok else 1
         _say("Serving until Ctrl-C.")
         return stack.wait()
     finally:
+        engine.dispose()
         stack.stop()

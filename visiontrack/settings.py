@@ -48,9 +48,9 @@ class Settings(BaseSettings):
     clickhouse_database: str = "visiontrack"
     database_url: str | None = None
 
-    model: str = "yolov8n.yaml"
+    model: str | None = None  # unset: the bundled sample detector
     model_confidence: float | None = Field(default=None, gt=0.0, le=1.0)
-    model_imgsz: int = Field(default=640, ge=32, le=4096)
+    model_imgsz: int | None = Field(default=None, ge=32, le=4096)  # unset: the model's own
     model_max_detections: int | None = Field(default=None, ge=1, le=1000)
     device: str = "cpu"
     tracker_max_age: int = Field(default=30, ge=1)

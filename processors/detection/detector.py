@@ -22,11 +22,13 @@ __all__ = [
     "check_model_ref",
     "detection_defaults",
     "load_yolo",
+    "resolve_model_ref",
 ]
 
 log = logging.getLogger(__name__)
 
 _MODEL_SUFFIXES = (".pt", ".onnx", ".yaml", ".yml")
+SAMPLE_WEIGHTS = Path(__file__).resolve().parent / "weights" / "visiontrack-sample-yolov8n.pt"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,18 @@ def _looks_like_path(ref: str) -> bool:
     return "/" in ref or ref.endswith("_openvino_model") or Path(ref).exists()
 
 
+def resolve_model_ref(ref: str | None) -> str:
+    """The model to load: the configured one, or the bundled sample detector."""
+    if ref:
+        return ref
+    if not SAMPLE_WEIGHTS.is_file():
+        raise ModelError(
+            f"no model configured (VISIONTRACK_MODEL) and the sample detector {SAMPLE_WEIGHTS} "
+            "is missing: train it with `visiontrack model train-sample`"
+        )
+    return str(SAMPLE_WEIGHTS)
+
+
 def check_model_ref(ref: str) -> None:
     """Cheap checks of a model reference, without loading it; raises :class:`ModelError`."""
     if _looks_like_path(ref) and not Path(ref).exists():
@@ -111,7 +125,7 @@ class YoloDetector:
         model: YOLO,
         *,
         confidence: float,
-        imgsz: int,
+        imgsz: int | None,
         max_detections: int,
         device: str = "cpu",
     ) -> None:
@@ -129,10 +143,11 @@ class YoloDetector:
         """Detect objects in a batch of BGR images (H, W, 3) uint8."""
         if not images:
             return []
+        size = {} if self._imgsz is None else {"imgsz": self._imgsz}
         results = self._model.predict(
             list(images),
             conf=self._confidence,
-            imgsz=self._imgsz,
+            **size,
             max_det=self._max_det,
             device=self._device,
             verbose=False,

@@ -16,15 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from processors.detection.detector import SAMPLE_WEIGHTS
 from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic.ground_truth import write_yolo_dataset
 
 __all__ = ["SAMPLE_WEIGHTS", "TrainPlan", "TrainResult", "train_sample_detector"]
 
 log = logging.getLogger(__name__)
-
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-SAMPLE_WEIGHTS = WEIGHTS_DIR / "visiontrack-sample-yolov8n.pt"
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Ultralytics set-up for machines without internet: no downloads, no telemetry."""
+"""Ultralytics set-up for machines without internet: no downloads, no telemetry, all cores."""
 
 from __future__ import annotations
 
@@ -8,13 +8,22 @@ from pathlib import Path
 __all__ = ["configure_ultralytics"]
 
 
-def configure_ultralytics(config_dir: Path) -> None:
-    """Must run before ``ultralytics`` is imported: it reads these at import time."""
+def configure_ultralytics(config_dir: Path, threads: int | None = None) -> None:
+    """Must run before ``ultralytics`` is imported: it reads these at import time.
+
+    Ultralytics pins torch to ``cpu_count - 1`` threads whenever it selects the CPU (one
+    thread on a 2-core machine, half its speed); ``threads`` (default: every core) is used
+    instead.
+    """
     config_dir.mkdir(parents=True, exist_ok=True)
+    threads = threads or os.cpu_count() or 1
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
     os.environ.setdefault("YOLO_VERBOSE", "0")
     os.environ.setdefault("YOLO_CONFIG_DIR", str(config_dir))
     from ultralytics import settings
+    from ultralytics.utils import torch_utils
 
     settings.update({"sync": False})
+    torch_utils.NUM_THREADS = threads  # read by select_device(); no public setting exists

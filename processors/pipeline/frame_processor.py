@@ -13,7 +13,7 @@ from processors.detection.detector import Detections, YoloDetector
 from processors.tracking.embedder import AppearanceEmbedder, crop_boxes
 from processors.tracking.tracker import StreamTracker
 from schemas.frames import FrameMessage
-from schemas.tracks import FrameTracks, TrackedObject
+from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 
 __all__ = ["FrameDecodeError", "FrameProcessor", "decode_jpeg"]
 
@@ -67,7 +67,19 @@ class FrameProcessor:
             processed_at=time.time(),
             width=image.shape[1],
             height=image.shape[0],
-            detections=len(detections),
+            detections=tuple(
+                DetectedObject(
+                    class_id=int(c),
+                    confidence=min(max(float(s), 0.0), 1.0),
+                    x1=float(b[0]),
+                    y1=float(b[1]),
+                    x2=float(b[2]),
+                    y2=float(b[3]),
+                )
+                for b, s, c in zip(
+                    detections.xyxy, detections.scores, detections.class_ids, strict=True
+                )
+            ),
             tracks=tuple(tracks),
             job_id=frame.job_id,
             total_frames=frame.total_frames,

@@ -15,7 +15,7 @@ import pytest
 from confluent_kafka import Producer
 
 from infra.broker import BundledBroker
-from producers.file_job import publish_file
+from producers.jobs import publish_file
 from schemas.dead_letters import DeadLetter
 from schemas.frames import FrameMessage
 from schemas.tracks import FrameTracks
@@ -60,7 +60,9 @@ def pipeline(
 
 
 def _publish(p: Pipeline, path: Path, stream_id: str) -> str:
-    result = publish_file(p.settings, p.bootstrap, p.sessions, path=path, stream_id=stream_id)
+    result = publish_file(
+        p.settings, p.bootstrap, p.local.services.sessions, path=path, stream_id=stream_id
+    )
     return result.job_id
 
 
@@ -99,7 +101,7 @@ def test_video_job_completes_with_each_frame_once(pipeline: Pipeline) -> None:
 
     assert job["state"] == "done"
     assert job["frames_processed"] == job["total_frames"] == frames_in_video == 250
-    store = pipeline.store
+    store = pipeline.local.services.store
     assert store.frame_numbers("bikes") == list(range(frames_in_video))  # physical rows
     assert store.frame_count("bikes") == frames_in_video
     summary = pipeline.api.get(f"/v1/jobs/{job_id}/summary").json()
@@ -151,7 +153,7 @@ def _resend_and_check(pipeline: Pipeline, tmp_path: Path, first_job: str) -> Non
     tracks = [FrameTracks.from_bytes(m.value()) for m in records]
     emitted = sorted(t.frame_no for t in tracks if t.stream_id == "cam")
     assert emitted == list(range(256)), "the worker re-emitted redelivered frames"
-    assert pipeline.store.frame_numbers("cam") == list(range(256))
+    assert pipeline.local.services.store.frame_numbers("cam") == list(range(256))
     first = pipeline.api.get(f"/v1/jobs/{first_job}").json()
     assert (first["state"], first["frames_processed"]) == ("done", 250)
 
@@ -166,6 +168,6 @@ def test_a_restarted_worker_still_skips_applied_frames(pipeline: Pipeline, tmp_p
     """The applied-frames table is restored from its changelog by the new worker."""
     first_job = _publish(pipeline, bikes_video(), "cam")
     assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
-    assert pipeline.stop_worker() == 0
-    pipeline.start_worker()
+    assert pipeline.local.stop_worker() == 0
+    pipeline.local.start_worker()
     _resend_and_check(pipeline, tmp_path, first_job)

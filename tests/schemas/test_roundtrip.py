@@ -7,7 +7,7 @@ from schemas.codec import MessageDecodeError, WireModel
 from schemas.dead_letters import DeadLetter
 from schemas.frames import FrameMessage
 from schemas.jobs import JobProgress, JobState
-from schemas.tracks import FrameTracks, TrackedObject
+from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 from schemas.video_chunks import VideoChunk
 
 SAMPLES: list[WireModel] = [
@@ -41,7 +41,10 @@ SAMPLES: list[WireModel] = [
         processed_at=1_700_000_000.5,
         width=640,
         height=480,
-        detections=3,
+        detections=(
+            DetectedObject(class_id=2, confidence=0.9, x1=1.5, y1=2.0, x2=30.0, y2=40.25),
+            DetectedObject(class_id=0, confidence=0.3, x1=100.0, y1=2.0, x2=130.0, y2=80.0),
+        ),
         tracks=(
             TrackedObject(
                 track_id=4,

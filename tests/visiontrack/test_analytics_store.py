@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.tracks import FrameTracks, TrackedObject
+from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 from visiontrack.analytics_store import AnalyticsStore
 
 
@@ -14,7 +14,9 @@ def _frame(stream: str, frame_no: int, job: str, tracks: list[tuple[int, str]]) 
         processed_at=1_700_000_100.0 + frame_no,
         width=64,
         height=48,
-        detections=len(tracks),
+        detections=tuple(
+            DetectedObject(class_id=0, confidence=0.5, x1=0, y1=0, x2=10, y2=10) for _ in tracks
+        ),
         tracks=tuple(
             TrackedObject(
                 track_id=tid,

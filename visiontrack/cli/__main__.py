@@ -1,0 +1,5 @@
+import sys
+
+from visiontrack.cli import main
+
+sys.exit(main())

@@ -1,0 +1,122 @@
+"""Generated scenes, the sample detector, accuracy and the demo: scenes, model, eval, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from visiontrack.cli._common import Add, out
+from visiontrack.settings import Settings
+
+
+def scene_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+
+
+def cmd_scenes_video(settings: Settings, args: argparse.Namespace) -> int:
+    from producers.synthetic import SceneConfig, SceneGenerator, write_video
+
+    config = SceneConfig(width=args.width, height=args.height, num_frames=args.frames)
+    gt = write_video(SceneGenerator(args.seed, config), args.out)
+    out(f"wrote {args.out} and its ground truth {gt}")
+    return 0
+
+
+def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.detection.training import SAMPLE_WEIGHTS, TrainPlan, train_sample_detector
+
+    plan = TrainPlan(
+        train_seeds=tuple(range(args.first_seed, args.first_seed + args.scenes)),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        stride=args.stride,
+        seed=args.seed,
+    )
+    work_dir = args.work_dir or settings.data_dir / "training"
+    result = train_sample_detector(plan, work_dir, args.out or SAMPLE_WEIGHTS)
+    out(
+        f"trained on {result.train_images} images in {result.duration_s / 60:.1f} min; "
+        f"validation mAP50 {result.map50:.3f}, mAP50-95 {result.map50_95:.3f}"
+    )
+    out(f"weights: {result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_eval_tracking(settings: Settings, args: argparse.Namespace) -> int:
+    import tempfile
+
+    from visiontrack.evaluation.runner import EvalPlan, Mode, run_evaluation
+
+    plan = EvalPlan(
+        first_seed=args.seed,
+        scenes=args.scenes,
+        frames=args.frames,
+        width=args.width,
+        height=args.height,
+        min_visibility=args.min_visibility,
+    )
+    mode: Mode = "direct" if args.direct else "pipeline"
+    with tempfile.TemporaryDirectory(prefix="visiontrack-eval-") as tmp:
+        report = run_evaluation(settings, plan, mode, Path(tmp).resolve()).to_dict()
+    if args.json:
+        out(json.dumps(report, indent=2))
+        return 0
+    out(f"{mode}: {report['scenes']} scenes, {report['frames']} frames, {report['fps']} fps")
+    for key in ("HOTA", "MOTA", "IDF1", "ID_switches", "mAP50"):
+        out(f"  {key:<12} {report[key]}")
+    return 0
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    from visiontrack.demo import DemoPlan, run_demo
+
+    plan = DemoPlan(video=args.video, scene_seed=args.scene_seed, serve=not args.no_serve)
+    return run_demo(settings, plan)
+
+
+def register(sub: Any, add: Add) -> None:
+    demo = add("demo", cmd_demo, "run sample streams through the stack and keep serving")
+    demo.add_argument("--video", type=Path, default=None, help="default: bikes.mp4")
+    demo.add_argument("--scene-seed", type=int, default=7, help="seed of the live scene")
+    demo.add_argument("--no-serve", action="store_true", help="stop after the summary")
+
+    scenes = sub.add_parser("scenes", help="generated scenes").add_subparsers(
+        dest="scenes", required=True
+    )
+    sv = add("video", cmd_scenes_video, "write a scene as a video with MOT ground truth", scenes)
+    scene_arguments(sv)
+    sv.add_argument("out", type=Path, help="video path (.mp4); gt goes beside it")
+
+    model = sub.add_parser("model", help="detection models").add_subparsers(
+        dest="model", required=True
+    )
+    train = add("train-sample", cmd_model_train_sample, "train the offline sample detector", model)
+    train.add_argument("--scenes", type=int, default=50, help="training scenes (seeds)")
+    train.add_argument("--first-seed", type=int, default=1000)
+    train.add_argument("--stride", type=int, default=10, help="keep every N-th frame")
+    train.add_argument("--epochs", type=int, default=12)
+    train.add_argument("--imgsz", type=int, default=320)
+    train.add_argument("--seed", type=int, default=0, help="training seed")
+    train.add_argument("--work-dir", type=Path, default=None)
+    train.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
+
+    evals = sub.add_parser("eval", help="accuracy").add_subparsers(dest="eval", required=True)
+    ev = add("tracking", cmd_eval_tracking, "score detection and tracking on scenes", evals)
+    ev.add_argument("--seed", type=int, default=0, help="first scene seed")
+    ev.add_argument("--scenes", type=int, default=10)
+    ev.add_argument("--frames", type=int, default=300, help="frames per scene")
+    ev.add_argument("--width", type=int, default=640)
+    ev.add_argument("--height", type=int, default=480)
+    ev.add_argument(
+        "--min-visibility",
+        type=float,
+        default=0.25,
+        help="ground truth less visible than this is ignored",
+    )
+    ev.add_argument("--direct", action="store_true", help="in-process, without Kafka")
+    ev.add_argument("--json", action="store_true")
