@@ -38,10 +38,16 @@ def build_processor(settings: Settings) -> FrameProcessor:
         device=settings.device,
     )
     embedder = AppearanceEmbedder()
+    track_confidence = settings.tracker_min_confidence
+    if track_confidence is None:
+        track_confidence = defaults.track_confidence
     return FrameProcessor(
         detector,
         embedder,
         lambda: StreamTracker(max_age=settings.tracker_max_age, n_init=settings.tracker_n_init),
+        track_confidence=defaults.track_confidence
+        if track_confidence is None
+        else track_confidence,
     )
 
 

@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     model_imgsz: int | None = Field(default=None, ge=32, le=4096)  # unset: the model's own
     model_max_detections: int | None = Field(default=None, ge=1, le=1000)
     device: str = "cpu"
+    tracker_min_confidence: float | None = Field(default=None, ge=0.0, le=1.0)  # by model
     tracker_max_age: int = Field(default=30, ge=1)
     tracker_n_init: int = Field(default=3, ge=1)
 

@@ -41,8 +41,11 @@ class FrameProcessor:
         detector: YoloDetector,
         embedder: AppearanceEmbedder,
         tracker_factory: Callable[[], StreamTracker],
+        *,
+        track_confidence: float = 0.0,
     ) -> None:
         self._detector = detector
+        self._track_confidence = track_confidence
         self._embedder = embedder
         self._tracker_factory = tracker_factory
         self._trackers: dict[str, StreamTracker] = {}
@@ -90,8 +93,10 @@ class FrameProcessor:
     def _track(
         self, stream_id: str, image: npt.NDArray[np.uint8], dets: Detections
     ) -> list[TrackedObject]:
-        embeddings = self._embedder.embed(crop_boxes(image, dets.xyxy))
-        boxes = self.tracker(stream_id).update(dets.xyxy, dets.scores, dets.class_ids, embeddings)
+        keep = dets.scores >= self._track_confidence
+        xyxy, scores, class_ids = dets.xyxy[keep], dets.scores[keep], dets.class_ids[keep]
+        embeddings = self._embedder.embed(crop_boxes(image, xyxy))
+        boxes = self.tracker(stream_id).update(xyxy, scores, class_ids, embeddings)
         return [
             TrackedObject(
                 track_id=b.track_id,

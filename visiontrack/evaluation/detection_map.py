@@ -59,15 +59,16 @@ def map50(sequences: Sequence[tuple[BoxRows, BoxRows, int]], num_classes: int) -
 
     Classes without ground truth are left out of the mean.
     """
+    frames = [list(zip(gt.per_frame(n), det.per_frame(n), strict=True)) for gt, det, n in sequences]
     aps = []
     for cls in range(num_classes):
         scores: list[float] = []
         hits: list[bool] = []
         num_gt = 0
-        for gt, det, num_frames in sequences:
+        for (gt, _, _), pairs in zip(sequences, frames, strict=True):
             num_gt += int((gt.classes == cls).sum())
-            for t in range(num_frames):
-                s, h = _match_frame(gt.at(t), det.at(t), cls)
+            for gt_t, det_t in pairs:
+                s, h = _match_frame(gt_t, det_t, cls)
                 scores += s
                 hits += h
         ap = average_precision(np.array(scores), np.array(hits, dtype=bool), num_gt)

@@ -54,7 +54,10 @@ class BoxRows:
 
     def at(self, frame: int) -> BoxRows:
         """The rows of one frame."""
-        keep = self.frames == frame
+        return self.subset(self.frames == frame)
+
+    def subset(self, keep: npt.NDArray[np.bool_] | npt.NDArray[np.int64]) -> BoxRows:
+        """The rows selected by a boolean mask or an index array."""
         return BoxRows(
             self.frames[keep],
             self.ids[keep],
@@ -62,3 +65,9 @@ class BoxRows:
             self.xyxy[keep],
             self.scores[keep],
         )
+
+    def per_frame(self, num_frames: int) -> list[BoxRows]:
+        """Rows of frames ``0 .. num_frames - 1``, split in one pass."""
+        order = np.argsort(self.frames, kind="stable")
+        bounds = np.searchsorted(self.frames[order], np.arange(num_frames + 1))
+        return [self.subset(order[bounds[t] : bounds[t + 1]]) for t in range(num_frames)]

@@ -116,13 +116,15 @@ def _run_direct(settings: Settings, plan: EvalPlan) -> list[SceneResult]:
 
 
 def _isolated(settings: Settings, work_dir: Path, bootstrap: str) -> Settings:
-    """Settings for a pipeline of its own: data dir, topics, groups, SQLite, chDB."""
+    """Settings for a pipeline of its own: data dir, topics, groups, SQLite, and a ClickHouse
+    database of its own (on the configured server, else in an embedded engine in ``work_dir``).
+    """
     run = uuid.uuid4().hex[:8]
     return settings.model_copy(
         update={
             "data_dir": work_dir,
             "kafka_bootstrap_servers": bootstrap,
-            "clickhouse_dsn": f"chdb://{work_dir / 'analytics'}",
+            "clickhouse_dsn": settings.clickhouse_dsn or f"chdb://{work_dir / 'analytics'}",
             "clickhouse_database": f"eval_{run}",
             "database_url": f"sqlite:///{work_dir / 'eval.db'}",
             "topics": TopicNames.model_validate(

@@ -57,13 +57,7 @@ def _drop_ignored(gt: BoxRows, tr: BoxRows, min_visibility: float) -> tuple[BoxR
         if ignored[r]:
             drop_tr[c] = True
     keep_gt, keep_tr = ~ignored, ~drop_tr
-    return _subset(gt, keep_gt), _subset(tr, keep_tr)
-
-
-def _subset(rows: BoxRows, keep: npt.NDArray[np.bool_]) -> BoxRows:
-    return BoxRows(
-        rows.frames[keep], rows.ids[keep], rows.classes[keep], rows.xyxy[keep], rows.scores[keep]
-    )
+    return gt.subset(keep_gt), tr.subset(keep_tr)
 
 
 def _relabel(ids_per_frame: list[npt.NDArray[np.int64]]) -> tuple[list[npt.NDArray[np.int64]], int]:
@@ -80,8 +74,8 @@ def sequence_data(
 ) -> dict[str, Any]:
     """TrackEval's per-sequence input: ids per timestep and IoU similarity matrices."""
     gt_ids, tr_ids, sims = [], [], []
-    for t in range(num_frames):
-        g, r = _drop_ignored(gt.at(t), tracker.at(t), min_visibility)
+    for gt_t, tr_t in zip(gt.per_frame(num_frames), tracker.per_frame(num_frames), strict=True):
+        g, r = _drop_ignored(gt_t, tr_t, min_visibility)
         gt_ids.append(g.ids)
         tr_ids.append(r.ids)
         sims.append(_class_aware_iou(g, r))
