@@ -62,14 +62,10 @@ def _wait_for_job(api_url: str, job_id: str, timeout: float, stack: Stack) -> di
     raise TimeoutError(f"job {job_id} not done after {timeout:.0f}s")
 
 
-def _report(api_url: str, title: str, job: dict[str, Any], elapsed: float) -> None:
+def _report(api_url: str, title: str, job: dict[str, Any]) -> None:
     summary = _get_json(f"{api_url}/v1/jobs/{job['id']}/summary")
-    fps = job["frames_processed"] / max(elapsed, 1e-9)
     _say(f"{title} (stream {job['stream_id']}, job {job['id']}): {job['state']}")
-    _say(
-        f"  frames processed   {job['frames_processed']}/{job['total_frames']} "
-        f"in {elapsed:.1f}s ({fps:.1f} fps)"
-    )
+    _say(f"  frames processed   {job['frames_processed']}/{job['total_frames']}")
     _say(f"  frames stored      {summary['frames']}")
     _say(f"  confirmed tracks   {summary['tracks']}")
     for name, count in summary["class_counts"].items():
@@ -114,9 +110,14 @@ def run_demo(settings: Settings, plan: DemoPlan) -> int:
             (title, _wait_for_job(state.api_url, r.job_id, 1800, stack)) for title, r in published
         ]
         elapsed = time.monotonic() - started
+        frames = sum(job["frames_processed"] for _, job in jobs)
         _say()
+        _say(
+            f"{frames} frames of {len(jobs)} streams through the pipeline in {elapsed:.1f}s "
+            f"({frames / max(elapsed, 1e-9):.1f} frames/s on this machine)"
+        )
         for title, job in jobs:
-            _report(state.api_url, title, job, elapsed)
+            _report(state.api_url, title, job)
         _say()
         _say(
             f"API        {state.api_url}  (docs {state.api_url}/docs, jobs {state.api_url}/v1/jobs)"
