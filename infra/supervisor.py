@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,15 @@ from visiontrack.settings import Settings
 __all__ = ["Stack", "StackError"]
 
 log = logging.getLogger(__name__)
+
+
+def api_healthy(api_url: str, timeout: float = 3.0) -> bool:
+    """Whether ``/health`` answers 200 (not listening yet or 503 both count as no)."""
+    try:
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as resp:
+            return bool(resp.status == 200)
+    except OSError:  # URLError, HTTPError (503), refused and timed-out connections
+        return False
 
 
 class StackError(RuntimeError):
@@ -137,12 +145,7 @@ class Stack:
         raise StackError(f"API not healthy at {self.api_url} after {timeout:.0f}s")
 
     def api_healthy(self) -> bool:
-        """Whether ``/health`` answers 200 (not listening yet or 503 both count as no)."""
-        try:
-            with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as resp:
-                return bool(resp.status == 200)
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            return False
+        return api_healthy(self.api_url)
 
     def _check_children(self) -> None:
         for child in self._children:

@@ -7,9 +7,9 @@ import json
 import os
 import signal
 import time
-import urllib.request
 from typing import Any
 
+from infra.supervisor import api_healthy
 from visiontrack.cli._common import Add, out
 from visiontrack.settings import Settings
 
@@ -64,7 +64,7 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
             "api_url": state.api_url,
             "dashboard_url": state.dashboard_url,
             "components": {n: pid_alive(p) for n, p in state.children.items()},
-            "api_healthy": _api_health(state.api_url),
+            "api_healthy": api_healthy(state.api_url),
             "uptime_s": round(time.time() - state.started_at, 1),
         }
     if args.json:
@@ -78,14 +78,6 @@ def cmd_status(settings: Settings, args: argparse.Namespace) -> int:
         health = "ok" if report["api_healthy"] else "FAILING"
         out(f"  health   {health} {state.api_url}/health")
     return 0 if state is not None else 3
-
-
-def _api_health(api_url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=3) as resp:
-            return bool(resp.status == 200)
-    except OSError:
-        return False
 
 
 def cmd_worker(settings: Settings, _: argparse.Namespace) -> int:

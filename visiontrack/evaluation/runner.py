@@ -192,14 +192,9 @@ def run_evaluation(settings: Settings, plan: EvalPlan, mode: Mode, work_dir: Pat
     )
     detection = map50(
         [
-            (_visible(gt, plan.min_visibility), r.detections, n)
+            (gt.subset(gt.scores >= plan.min_visibility), r.detections, n)
             for gt, r in zip(truth, results, strict=True)
         ],
         num_classes=len(CLASS_NAMES),
     )
     return EvalReport(mode, plan, tracking, detection, n * plan.scenes, duration)
-
-
-def _visible(gt: BoxRows, min_visibility: float) -> BoxRows:
-    keep = gt.scores >= min_visibility
-    return BoxRows(gt.frames[keep], gt.ids[keep], gt.classes[keep], gt.xyxy[keep], gt.scores[keep])
