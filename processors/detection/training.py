@@ -33,7 +33,7 @@ class TrainPlan:
     val_seeds: tuple[int, ...] = tuple(range(9000, 9004))
     stride: int = 10
     epochs: int = 12
-    imgsz: int = 320
+    imgsz: int = 416
     batch: int = 16
     seed: int = 0
     base: str = "yolov8n.yaml"

@@ -28,15 +28,20 @@ def cmd_scenes_video(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from processors.detection.training import SAMPLE_WEIGHTS, TrainPlan, train_sample_detector
 
-    plan = TrainPlan(
-        train_seeds=tuple(range(args.first_seed, args.first_seed + args.scenes)),
-        epochs=args.epochs,
-        imgsz=args.imgsz,
-        stride=args.stride,
-        seed=args.seed,
-    )
+    given = {
+        name: value
+        for name in ("epochs", "imgsz", "stride", "seed")
+        if (value := getattr(args, name)) is not None
+    }
+    plan = replace(TrainPlan(), **given)
+    if args.scenes is not None or args.first_seed is not None:
+        first = plan.train_seeds[0] if args.first_seed is None else args.first_seed
+        count = len(plan.train_seeds) if args.scenes is None else args.scenes
+        plan = replace(plan, train_seeds=tuple(range(first, first + count)))
     work_dir = args.work_dir or settings.data_dir / "training"
     result = train_sample_detector(plan, work_dir, args.out or SAMPLE_WEIGHTS)
     out(
@@ -96,12 +101,13 @@ def register(sub: Any, add: Add) -> None:
         dest="model", required=True
     )
     train = add("train-sample", cmd_model_train_sample, "train the offline sample detector", model)
-    train.add_argument("--scenes", type=int, default=50, help="training scenes (seeds)")
-    train.add_argument("--first-seed", type=int, default=1000)
-    train.add_argument("--stride", type=int, default=10, help="keep every N-th frame")
-    train.add_argument("--epochs", type=int, default=12)
-    train.add_argument("--imgsz", type=int, default=320)
-    train.add_argument("--seed", type=int, default=0, help="training seed")
+    # Unset options keep TrainPlan's defaults, the plan in the bundled weights' card.
+    train.add_argument("--scenes", type=int, help="training scenes (seeds)")
+    train.add_argument("--first-seed", type=int)
+    train.add_argument("--stride", type=int, help="keep every N-th frame")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--imgsz", type=int)
+    train.add_argument("--seed", type=int, help="training seed")
     train.add_argument("--work-dir", type=Path, default=None)
     train.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
 
