@@ -5,41 +5,127 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
+from producers.jpeg import EncodeError, fit_jpeg
 from schemas.frames import FrameMessage
 
-__all__ = ["EncodeError", "SourceFrame", "encode_frame", "flag_last"]
+__all__ = [
+    "EncodeError",
+    "SourceFrame",
+    "encode_frame",
+    "encode_image",
+    "flag_last",
+    "frame_overhead",
+    "with_last",
+]
 
+T = TypeVar("T")
 
-class EncodeError(RuntimeError):
-    """A frame could not be JPEG-encoded."""
+# msgpack frames a bin payload with at most 5 bytes of header (bin32).
+_BIN_HEADER_MAX = 5
 
 
 @dataclass(frozen=True, slots=True)
 class SourceFrame:
-    """Frame ``index`` (0-based within its source) as (H, W, 3) uint8 BGR; the last is flagged."""
+    """Frame ``index`` (0-based within its source) as (H, W, 3) uint8 BGR; the last is flagged.
+
+    ``captured_at`` (seconds since the epoch) is set by live sources when the frame was read;
+    finite sources leave it None and the frame is stamped when encoded. ``source`` names this
+    frame's own origin when it differs from its job's (an image of a folder).
+    """
 
     index: int
     image: npt.NDArray[np.uint8]
     is_last: bool
+    captured_at: float | None = None
+    source: str | None = None
 
 
-def flag_last(images: Iterable[npt.NDArray[np.uint8]]) -> Iterator[SourceFrame]:
-    """Number the images and flag the last one, with one image of look-ahead."""
-    iterator = iter(images)
+def with_last(items: Iterable[T]) -> Iterator[tuple[T, bool]]:
+    """Each item with whether it is the last, with one item of look-ahead.
+
+    If the underlying iterator fails, the item held back is still yielded (not flagged as
+    the last) before the error propagates: what was read before the damage goes out.
+    """
+    iterator = iter(items)
     try:
         current = next(iterator)
     except StopIteration:
         return
-    index = 0
-    for following in iterator:
-        yield SourceFrame(index, current, is_last=False)
-        current, index = following, index + 1
-    yield SourceFrame(index, current, is_last=True)
+    while True:
+        try:
+            following = next(iterator)
+        except StopIteration:
+            yield current, True
+            return
+        except Exception:
+            yield current, False
+            raise
+        yield current, False
+        current = following
+
+
+def flag_last(images: Iterable[npt.NDArray[np.uint8]]) -> Iterator[SourceFrame]:
+    """Number the images and flag the last one, with one image of look-ahead."""
+    for index, (image, last) in enumerate(with_last(images)):
+        yield SourceFrame(index, image, is_last=last)
+
+
+def frame_overhead(stream_id: str, source: str, job_id: str | None) -> int:
+    """Bytes a frame message takes beyond its JPEG (an upper bound)."""
+    probe = FrameMessage(
+        stream_id=stream_id,
+        frame_no=2**62,
+        captured_at=time.time(),
+        source=source,
+        width=2**30,
+        height=2**30,
+        jpeg=b"\0",
+        job_id=job_id,
+        total_frames=2**62,
+    )
+    return len(probe.to_bytes()) - 1 + _BIN_HEADER_MAX
+
+
+def encode_image(
+    image: npt.NDArray[np.uint8],
+    *,
+    stream_id: str,
+    frame_no: int,
+    source: str,
+    jpeg_quality: int,
+    max_bytes: int | None = None,
+    captured_at: float | None = None,
+    job_id: str | None = None,
+    total_frames: int | None = None,
+) -> FrameMessage:
+    """The ``frames`` message of one image; with ``max_bytes`` the whole message fits in it.
+
+    An image whose JPEG would not fit is scaled down (``width``/``height`` are the sent
+    size); :class:`EncodeError` if it cannot be made to fit.
+    """
+    budget = None if max_bytes is None else max_bytes - frame_overhead(stream_id, source, job_id)
+    if budget is not None and budget <= 0:
+        raise EncodeError(f"a frame message cannot fit in {max_bytes} bytes")
+    try:
+        jpeg = fit_jpeg(image, quality=jpeg_quality, max_bytes=budget)
+    except EncodeError as exc:
+        raise EncodeError(f"frame {frame_no} of {source}: {exc}") from exc
+    return FrameMessage(
+        stream_id=stream_id,
+        frame_no=frame_no,
+        captured_at=time.time() if captured_at is None else captured_at,
+        source=source,
+        width=jpeg.width,
+        height=jpeg.height,
+        jpeg=jpeg.data,
+        job_id=job_id,
+        total_frames=total_frames,
+    )
 
 
 def encode_frame(
@@ -50,20 +136,21 @@ def encode_frame(
     source: str,
     job_id: str | None,
     jpeg_quality: int,
+    max_bytes: int | None = None,
 ) -> FrameMessage:
-    """The ``frames`` message of one source frame (JPEG at ``jpeg_quality``)."""
-    ok, jpeg = cv2.imencode(".jpg", frame.image, [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
-    if not ok:
-        raise EncodeError(f"JPEG encoding failed at frame {frame.index} of {source}")
-    height, width = frame.image.shape[:2]
-    return FrameMessage(
+    """The ``frames`` message of one frame of a job (JPEG at ``jpeg_quality``).
+
+    Its number continues the stream from ``first_frame_no``; the last frame carries the
+    job's frame count.
+    """
+    return encode_image(
+        frame.image,
         stream_id=stream_id,
         frame_no=first_frame_no + frame.index,
-        captured_at=time.time(),
-        source=source,
-        width=width,
-        height=height,
-        jpeg=jpeg.tobytes(),
+        source=frame.source or source,
+        jpeg_quality=jpeg_quality,
+        max_bytes=max_bytes,
+        captured_at=frame.captured_at,
         job_id=job_id,
         total_frames=frame.index + 1 if frame.is_last else None,
     )

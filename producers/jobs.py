@@ -1,27 +1,37 @@
 """A finite source as a job: register the stream, publish every frame, record the total.
 
-Files and generated scenes are lossless: the publisher waits when its queue is full.
+Files, image sets and generated scenes are lossless: the publisher waits when its queue is
+full. A source that fails part-way (a damaged file) fails the job after the frames before
+the damage went out; the stream's numbering moves past them either way, so a later job
+never reuses a number the worker has already applied.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from producers.frames import SourceFrame, encode_frame
-from producers.publisher import FramePublisher
+from producers.publisher import DeliveryError, FramePublisher, frame_limit
+from producers.sources.images import image_paths, read_images
 from producers.video_file import read_video
 from visiontrack import repository
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
 
-__all__ = ["JobResult", "publish_file", "publish_job"]
+__all__ = ["JobResult", "StopRequestedError", "publish_file", "publish_images", "publish_job"]
 
 log = logging.getLogger(__name__)
+
+
+class StopRequestedError(RuntimeError):
+    """Publishing stopped on request (a signal) before the source ended."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +40,15 @@ class JobResult:
     stream_id: str
     frames: int
     first_frame_no: int
+
+
+def _settings_config(settings: Settings, kind: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "live": False,
+        "jpeg_quality": settings.jpeg_quality,
+        "frame_max_bytes": settings.frame_max_bytes,
+    }
 
 
 def publish_job(
@@ -42,18 +61,28 @@ def publish_job(
     source: str,
     frames: Iterable[SourceFrame],
     on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> JobResult:
-    """Publish ``frames`` on ``stream_id`` as a new job of the stream."""
+    """Publish ``frames`` on ``stream_id`` as a new job of the stream.
+
+    Setting ``stop`` ends the job early: what was queued is flushed, the job is marked
+    failed and :class:`StopRequestedError` is raised.
+    """
     with session_scope(sessions) as session:
-        stream = repository.register_stream(session, stream_id, kind, source)
+        stream = repository.register_stream(
+            session, stream_id, kind, source, _settings_config(settings, kind)
+        )
         job = repository.start_job(session, stream, "video", source)
         job_id, first = job.id, job.first_frame_no
     extra = {"stream_id": stream_id, "job_id": job_id}
     log.info("publishing %s", source, extra=extra)
     publisher = FramePublisher(bootstrap, settings.topics.frames, settings.message_max_bytes)
+    limit = frame_limit(settings.frame_max_bytes, settings.message_max_bytes)
     count = 0
     try:
         for frame in frames:
+            if stop is not None and stop.is_set():
+                raise StopRequestedError(f"stopped after {count} frames of {source}")
             message = encode_frame(
                 frame,
                 stream_id=stream_id,
@@ -61,21 +90,40 @@ def publish_job(
                 source=source,
                 job_id=job_id,
                 jpeg_quality=settings.jpeg_quality,
+                max_bytes=limit,
             )
-            publisher.publish(message)
+            if not publisher.publish(message, stop):
+                raise StopRequestedError(f"stopped after {count} frames of {source}")
             count += 1
             if on_frame is not None:
                 on_frame(count)
         publisher.close()
     except Exception as exc:
-        with session_scope(sessions) as session:
-            repository.fail_job(session, job_id, f"{type(exc).__name__}: {exc}")
-        log.error("publishing failed after %d frames: %s", count, exc, extra=extra)
+        _fail(publisher, sessions, job_id=job_id, count=count, exc=exc, extra=extra)
         raise
     with session_scope(sessions) as session:
         repository.finish_publishing(session, job_id, count)
     log.info("published %d frames", count, extra=extra)
     return JobResult(job_id, stream_id, count, first)
+
+
+def _fail(
+    publisher: FramePublisher,
+    sessions: sessionmaker[Session],
+    *,
+    job_id: str,
+    count: int,
+    exc: Exception,
+    extra: dict[str, str],
+) -> None:
+    """Flush what was queued before the failure, then record it on the job."""
+    try:
+        publisher.close()
+    except DeliveryError as flush_exc:  # the original error is the one raised
+        log.error("flushing after the failure failed: %s", flush_exc, extra=extra)
+    with session_scope(sessions) as session:
+        repository.fail_job(session, job_id, f"{type(exc).__name__}: {exc}", count)
+    log.error("publishing failed after %d frames: %s", count, exc, extra=extra)
 
 
 def publish_file(
@@ -86,6 +134,7 @@ def publish_file(
     path: Path,
     stream_id: str,
     on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> JobResult:
     """Publish all frames of the video ``path`` on ``stream_id`` as a new job."""
     return publish_job(
@@ -97,4 +146,39 @@ def publish_file(
         source=str(path.resolve()),
         frames=read_video(path),
         on_frame=on_frame,
+        stop=stop,
+    )
+
+
+def publish_images(
+    settings: Settings,
+    bootstrap: str,
+    sessions: sessionmaker[Session],
+    *,
+    spec: str,
+    stream_id: str,
+    on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> JobResult:
+    """Publish the images ``spec`` names (a file, folder or glob) on ``stream_id`` as a job.
+
+    Files that are not decodable images are logged with the stream id and skipped.
+    """
+    paths = image_paths(spec)
+
+    def on_skip(path: Path, reason: str) -> None:
+        log.warning(
+            "skipping %s: %s", path, reason, extra={"stream_id": stream_id, "path": str(path)}
+        )
+
+    return publish_job(
+        settings,
+        bootstrap,
+        sessions,
+        stream_id=stream_id,
+        kind="images",
+        source=spec,
+        frames=read_images(paths, on_skip),
+        on_frame=on_frame,
+        stop=stop,
     )

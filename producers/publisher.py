@@ -1,36 +1,61 @@
 """Publishing frames to Kafka with the confluent producer.
 
-Idempotent, acks=all. Lossless policy for files: when the local queue is full the
-producer waits (``poll``) rather than dropping. Delivery errors are counted and logged
+One :class:`FramePublisher` serves every stream of a process: the librdkafka producer is
+thread-safe, batches across streams over one connection per broker, and keeps each
+partition's messages in order, so frames of one stream (produced from one thread) stay in
+order. One producer per stream would multiply connections, buffers and I/O threads.
+
+Idempotent, acks=all. When the local queue is full, :meth:`FramePublisher.publish` waits
+(``poll``) rather than dropping: lossless for files. Live streams do their dropping before
+the publisher, in a drop-oldest queue. Delivery errors are counted per stream and logged
 with the stream id; :meth:`FramePublisher.close` flushes.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
 
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas.frames import FrameMessage
 
-__all__ = ["DeliveryError", "FramePublisher", "PublishStats"]
+__all__ = ["DeliveryError", "FramePublisher", "PublishStats", "frame_limit"]
 
 log = logging.getLogger(__name__)
+
+_FULL_QUEUE_POLL_S = 0.1
+# Room left in a Kafka message for the record batch framing and the key.
+RECORD_OVERHEAD = 1024
+
+
+def frame_limit(frame_max_bytes: int, message_max_bytes: int) -> int:
+    """The most bytes a frame message may take: its own limit, within the Kafka one."""
+    return min(frame_max_bytes, message_max_bytes - RECORD_OVERHEAD)
 
 
 class DeliveryError(RuntimeError):
     """Some messages could not be delivered."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class PublishStats:
     sent: int = 0
     delivered: int = 0
     failed: int = 0
 
+    def __add__(self, other: PublishStats) -> PublishStats:
+        return PublishStats(
+            self.sent + other.sent,
+            self.delivered + other.delivered,
+            self.failed + other.failed,
+        )
+
 
 class FramePublisher:
+    """Frames to ``topic``, keyed by stream id; safe to share between threads."""
+
     def __init__(self, bootstrap: str, topic: str, max_message_bytes: int) -> None:
         self._topic = topic
         self._producer = Producer(
@@ -42,22 +67,43 @@ class FramePublisher:
                 "message.max.bytes": max_message_bytes,
             }
         )
-        self.stats = PublishStats()
+        self._lock = threading.Lock()
+        self._streams: dict[str, PublishStats] = {}
+
+    def _count(self, stream_id: str, **changes: int) -> None:
+        with self._lock:
+            stats = self._streams.get(stream_id, PublishStats())
+            bumped = {name: getattr(stats, name) + n for name, n in changes.items()}
+            self._streams[stream_id] = replace(stats, **bumped)
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        key = msg.key()
+        stream_id = key.decode(errors="replace") if key else ""
         if err is not None:
-            self.stats.failed += 1
-            key = msg.key()
+            self._count(stream_id, failed=1)
             log.error(
                 "delivery failed: %s",
                 err,
-                extra={"stream_id": key.decode() if key else None, "topic": msg.topic()},
+                extra={"stream_id": stream_id, "topic": msg.topic()},
             )
             return
-        self.stats.delivered += 1
+        self._count(stream_id, delivered=1)
 
-    def publish(self, frame: FrameMessage) -> None:
-        """Queue one frame; waits while the local queue is full (lossless)."""
+    @property
+    def stats(self) -> PublishStats:
+        """Totals over every stream."""
+        with self._lock:
+            return sum(self._streams.values(), PublishStats())
+
+    def stream_stats(self, stream_id: str) -> PublishStats:
+        with self._lock:
+            return self._streams.get(stream_id, PublishStats())
+
+    def publish(self, frame: FrameMessage, stop: threading.Event | None = None) -> bool:
+        """Queue one frame, waiting while the local queue is full (lossless).
+
+        Returns False, without queuing, only if ``stop`` is set while it waits.
+        """
         value, key = frame.to_bytes(), frame.stream_id.encode()
         while True:
             try:
@@ -66,16 +112,24 @@ class FramePublisher:
                 )
                 break
             except BufferError:
-                self._producer.poll(0.1)
-        self.stats.sent += 1
+                if stop is not None and stop.is_set():
+                    return False
+                self._producer.poll(_FULL_QUEUE_POLL_S)
+        self._count(frame.stream_id, sent=1)
         self._producer.poll(0)
+        return True
+
+    def poll(self, timeout: float = 0.0) -> int:
+        """Serve delivery reports for up to ``timeout`` seconds."""
+        served: int = self._producer.poll(timeout)
+        return served
 
     def close(self, timeout: float = 30.0) -> PublishStats:
         """Flush everything queued; raises :class:`DeliveryError` if anything was lost."""
         remaining = self._producer.flush(timeout)
-        if remaining or self.stats.failed:
+        stats = self.stats
+        if remaining or stats.failed:
             raise DeliveryError(
-                f"{self.stats.failed} frames failed and {remaining} undelivered "
-                f"of {self.stats.sent}"
+                f"{stats.failed} frames failed and {remaining} undelivered of {stats.sent}"
             )
-        return self.stats
+        return stats

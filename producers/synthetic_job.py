@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +34,7 @@ def publish_scene(
     config: SceneConfig | None = None,
     live: bool = False,
     on_frame: Callable[[int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> JobResult:
     """Publish the scene of ``seed`` on ``stream_id``; ``live`` paces it at the scene's fps."""
     scene = SceneGenerator(seed, config)
@@ -45,4 +47,5 @@ def publish_scene(
         source=scene_source(seed),
         frames=scene_frames(scene, live),
         on_frame=on_frame,
+        stop=stop,
     )

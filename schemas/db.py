@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime
 
@@ -61,7 +61,13 @@ class Session(Base):
 
 
 class Stream(Base):
-    """A registered source. ``last_frame_no`` keeps frame numbers increasing across jobs."""
+    """A registered source. ``last_frame_no`` keeps frame numbers increasing across jobs.
+
+    ``config`` holds the settings it is produced with. A live producer stores its figures
+    every few seconds: ``state`` (connecting, live, reconnecting, stopped, failed), the
+    publishing rate ``fps``, and since it started, frames dropped to keep up and reconnects.
+    ``last_seen_at`` is when its last frame was captured.
+    """
 
     __tablename__ = "streams"
 
@@ -72,6 +78,12 @@ class Stream(Base):
     last_frame_no: Mapped[int] = mapped_column(default=-1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+    state: Mapped[str | None] = mapped_column(String(16), default=None)
+    fps: Mapped[float | None] = mapped_column(Float, default=None)
+    frames_dropped: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    reconnects: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    status_at: Mapped[datetime | None] = mapped_column(default=None)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="stream")
 

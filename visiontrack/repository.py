@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from schemas.db import Job, Stream, utcnow
 from schemas.jobs import JobState
 
 __all__ = [
+    "fail_job",
     "finish_publishing",
     "get_job",
+    "get_stream",
     "list_jobs",
     "record_progress",
+    "record_stream_status",
     "register_stream",
+    "release_frame_numbers",
+    "reserve_frame_numbers",
     "start_job",
 ]
 
@@ -66,10 +72,83 @@ def finish_publishing(session: Session, job_id: str, frames_published: int) -> J
     return job
 
 
-def fail_job(session: Session, job_id: str, error: str) -> Job:
+def fail_job(session: Session, job_id: str, error: str, frames_published: int | None = None) -> Job:
+    """Mark the job failed. The stream's numbering moves past ``frames_published`` frames
+    already sent, so a later job does not reuse numbers the worker may have applied."""
     job = _require_job(session, job_id)
     job.state, job.error, job.finished_at = JobState.FAILED.value, error, utcnow()
+    if frames_published:
+        job.frames_published = frames_published
+        stream = _require_stream(session, job.stream_id)
+        stream.last_frame_no = max(stream.last_frame_no, job.first_frame_no + frames_published - 1)
     return job
+
+
+def get_stream(session: Session, stream_id: str) -> Stream | None:
+    return session.get(Stream, stream_id)
+
+
+def reserve_frame_numbers(session: Session, stream_id: str, count: int) -> int:
+    """Reserve the next ``count`` frame numbers of the stream; returns the first.
+
+    One atomic ``UPDATE ... RETURNING``, so concurrent reservations get disjoint blocks on
+    Postgres and on SQLite alike.
+    """
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    last = session.execute(
+        update(Stream)
+        .where(Stream.id == stream_id)
+        .values(last_frame_no=Stream.last_frame_no + count)
+        .returning(Stream.last_frame_no)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    if last is None:
+        raise LookupError(f"no stream {stream_id!r}")
+    return int(last) - count + 1
+
+
+def release_frame_numbers(
+    session: Session, stream_id: str, reserved_last: int, keep_last: int
+) -> bool:
+    """Give back the numbers after ``keep_last`` of a reservation ending at ``reserved_last``.
+
+    Only if nothing was reserved after it (an atomic compare-and-set) and never below a
+    job's numbers; returns whether numbers were given back.
+    """
+    keep = max(keep_last, _last_job_frame(session, stream_id))
+    if keep >= reserved_last:
+        return False
+    result = session.execute(
+        update(Stream)
+        .where(Stream.id == stream_id, Stream.last_frame_no == reserved_last)
+        .values(last_frame_no=keep)
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_stream_status(
+    session: Session,
+    stream_id: str,
+    *,
+    state: str,
+    fps: float | None,
+    frames_dropped: int,
+    reconnects: int,
+    last_error: str | None,
+    last_seen_at: datetime | None,
+) -> Stream:
+    """Store a live producer's figures for the stream (``last_seen_at`` only moves forward)."""
+    stream = _require_stream(session, stream_id)
+    stream.state, stream.fps, stream.last_error = state, fps, last_error
+    stream.frames_dropped, stream.reconnects = frames_dropped, reconnects
+    if last_seen_at is not None and (
+        stream.last_seen_at is None or _aware(stream.last_seen_at) < last_seen_at
+    ):
+        stream.last_seen_at = last_seen_at
+    stream.status_at = utcnow()
+    return stream
 
 
 def record_progress(
@@ -92,6 +171,28 @@ def get_job(session: Session, job_id: str) -> Job | None:
 
 def list_jobs(session: Session, limit: int = 50) -> Sequence[Job]:
     return session.scalars(select(Job).order_by(Job.created_at.desc()).limit(limit)).all()
+
+
+def _require_stream(session: Session, stream_id: str) -> Stream:
+    stream = session.get(Stream, stream_id)
+    if stream is None:
+        raise LookupError(f"no stream {stream_id!r}")
+    return stream
+
+
+def _last_job_frame(session: Session, stream_id: str) -> int:
+    """The highest frame number any job of the stream has used (-1 if none)."""
+    last = session.scalar(
+        select(func.max(Job.first_frame_no + Job.frames_published - 1)).where(
+            Job.stream_id == stream_id
+        )
+    )
+    return -1 if last is None else int(last)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _require_job(session: Session, job_id: str) -> Job:

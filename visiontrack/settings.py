@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     topic_replication_factor: int = Field(default=1, ge=1)
     message_max_bytes: int = Field(default=8 * 1024 * 1024, ge=1024 * 1024)
     jpeg_quality: int = Field(default=90, ge=10, le=100)
+    # A frame message, JPEG included, never exceeds this: larger frames are scaled down.
+    frame_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # Live sources: frames waiting between capture and publishing (oldest dropped when full),
+    # reconnect backoff, how often live figures are stored, how long a read may block.
+    live_queue_frames: int = Field(default=4, ge=1, le=1024)
+    live_reconnect_initial_s: float = Field(default=0.5, gt=0)
+    live_reconnect_max_s: float = Field(default=30.0, gt=0)
+    live_status_interval_s: float = Field(default=5.0, gt=0)
+    live_read_timeout_s: float = Field(default=10.0, gt=0)
 
     worker_id: str = "visiontrack-worker"
     broker_session_timeout_s: float = Field(default=10.0, gt=0)

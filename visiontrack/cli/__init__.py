@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from visiontrack.cli import jobs, scenes, stack
+from visiontrack.cli import jobs, produce, scenes, stack
 from visiontrack.cli._common import Handler
 from visiontrack.logging import configure_logging
 from visiontrack.settings import SettingsError, get_settings
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
-    for module in (stack, jobs, scenes):
+    for module in (stack, produce, jobs, scenes):
         module.register(sub, add)
     return parser
 

@@ -1,66 +1,14 @@
-"""Publishing sources and following jobs: produce, jobs."""
+"""Following jobs: jobs show, jobs list."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 from visiontrack.cli._common import Add, out
-from visiontrack.cli.scenes import scene_arguments
 from visiontrack.settings import Settings
-
-
-def cmd_produce_file(settings: Settings, args: argparse.Namespace) -> int:
-    from producers.jobs import publish_file
-    from visiontrack.db import create_db_engine, session_factory
-    from visiontrack.runtime import resolve_bootstrap
-
-    bootstrap = resolve_bootstrap(settings)
-    engine = create_db_engine(settings.sqlalchemy_url)
-    result = publish_file(
-        settings, bootstrap, session_factory(engine), path=args.video, stream_id=args.stream_id
-    )
-    engine.dispose()
-    if args.json:
-        out(
-            json.dumps(
-                {"job_id": result.job_id, "stream_id": result.stream_id, "frames": result.frames}
-            )
-        )
-    else:
-        out(f"published {result.frames} frames of {args.video} on stream {result.stream_id}")
-        out(f"job {result.job_id}: follow with `visiontrack jobs show {result.job_id}`")
-    return 0
-
-
-def cmd_produce_synthetic(settings: Settings, args: argparse.Namespace) -> int:
-    from producers.synthetic import SceneConfig
-    from producers.synthetic_job import publish_scene
-    from visiontrack.db import create_db_engine, session_factory
-    from visiontrack.runtime import resolve_bootstrap
-
-    bootstrap = resolve_bootstrap(settings)
-    engine = create_db_engine(settings.sqlalchemy_url)
-    config = SceneConfig(width=args.width, height=args.height, num_frames=args.frames)
-    result = publish_scene(
-        settings,
-        bootstrap,
-        session_factory(engine),
-        seed=args.seed,
-        stream_id=args.stream_id,
-        config=config,
-        live=args.live,
-    )
-    engine.dispose()
-    out(
-        json.dumps(
-            {"job_id": result.job_id, "stream_id": result.stream_id, "frames": result.frames}
-        )
-    )
-    return 0
 
 
 def _job_dict(job: Any) -> dict[str, Any]:
@@ -111,18 +59,6 @@ def cmd_jobs_list(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, add: Add) -> None:
-    produce = sub.add_parser("produce", help="publish a source").add_subparsers(
-        dest="source", required=True
-    )
-    pf = add("file", cmd_produce_file, "publish every frame of a video file as a job", produce)
-    pf.add_argument("video", type=Path)
-    pf.add_argument("--stream-id", required=True)
-    pf.add_argument("--json", action="store_true")
-    ps = add("synthetic", cmd_produce_synthetic, "publish a generated scene as a job", produce)
-    scene_arguments(ps)
-    ps.add_argument("--stream-id", required=True)
-    ps.add_argument("--live", action="store_true", help="pace frames at the scene's fps")
-
     jobs = sub.add_parser("jobs", help="jobs").add_subparsers(dest="jobs", required=True)
     show = add("show", cmd_jobs_show, "show one job", jobs)
     show.add_argument("job_id")

@@ -1,0 +1,89 @@
+"""Reading back what producers published, from the real broker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from confluent_kafka import Consumer
+from sqlalchemy.orm import Session, sessionmaker
+
+from infra.topics import ensure_topics
+from schemas.frames import FrameMessage
+from visiontrack.db import create_db_engine, migrate, session_factory
+from visiontrack.settings import Settings
+
+
+class FrameReader:
+    """Consumes a frames topic from the start, accumulating decoded frames."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+                "session.timeout.ms": 6000,
+            }
+        )
+        self._consumer.subscribe([topic])
+        self.frames: list[FrameMessage] = []
+
+    def read_until(
+        self, done: Callable[[list[FrameMessage]], bool], timeout: float = 60.0
+    ) -> list[FrameMessage]:
+        """Poll until ``done(frames)`` holds; returns the frames (the caller asserts on them)."""
+        deadline = time.monotonic() + timeout
+        while not done(self.frames) and time.monotonic() < deadline:
+            msg = self._consumer.poll(0.5)
+            if msg is None or msg.error() is not None:
+                continue
+            value = msg.value()
+            assert value is not None
+            frame = FrameMessage.from_bytes(value)
+            assert msg.key() == frame.stream_id.encode()
+            self.frames.append(frame)
+        return self.frames
+
+    def read_quiet(self, quiet_s: float = 3.0, timeout: float = 60.0) -> list[FrameMessage]:
+        """Poll until nothing new arrives for ``quiet_s``."""
+        deadline = time.monotonic() + timeout
+        last_new = time.monotonic()
+        while time.monotonic() - last_new < quiet_s and time.monotonic() < deadline:
+            msg = self._consumer.poll(0.5)
+            if msg is None or msg.error() is not None:
+                continue
+            value = msg.value()
+            assert value is not None
+            self.frames.append(FrameMessage.from_bytes(value))
+            last_new = time.monotonic()
+        return self.frames
+
+    def close(self) -> None:
+        self._consumer.close()
+
+
+@contextmanager
+def frame_reader(bootstrap: str, topic: str) -> Iterator[FrameReader]:
+    reader = FrameReader(bootstrap, topic)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def prepared(settings: Settings, bootstrap: str, data_dir: Path) -> sessionmaker[Session]:
+    """Topics created and a migrated database (the settings' own) for one test."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    ensure_topics(settings, bootstrap)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    migrate(engine)
+    return session_factory(engine)
+
+
+def by_stream(frames: list[FrameMessage], stream_id: str) -> list[FrameMessage]:
+    return [f for f in frames if f.stream_id == stream_id]

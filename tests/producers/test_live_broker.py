@@ -1,0 +1,181 @@
+"""Live sources through the real broker: an MJPEG camera over HTTP that drops mid-stream."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from infra.broker import BundledBroker
+from producers.live.runner import LiveSpec, run_live
+from producers.sources.camera import parse_camera
+from producers.sources.opencv import OpenCVSource
+from schemas.frames import FrameMessage
+from tests.producers.broker_helpers import frame_reader, prepared
+from tests.producers.mjpeg_server import COLORS, MjpegCamera, color_of
+from visiontrack import repository
+from visiontrack.db import session_scope
+from visiontrack.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+BLUE, RED = COLORS[0], COLORS[1]
+LIVE_SETTINGS = {
+    "live_reconnect_initial_s": 0.2,
+    "live_reconnect_max_s": 1.0,
+    "live_status_interval_s": 0.5,
+    "live_read_timeout_s": 5.0,
+}
+
+
+@pytest.fixture
+def live_settings(broker: BundledBroker, make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings(kafka_bootstrap_servers=broker.bootstrap_servers, **LIVE_SETTINGS)
+
+
+class Running:
+    """``run_live`` in a thread, stopped (and joined) on exit."""
+
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], url: str, **kw: object):
+        self.stop = threading.Event()
+        self.code: int | None = None
+        spec = LiveSpec("door", OpenCVSource(parse_camera(url), read_timeout_s=5.0))
+
+        def run() -> None:
+            self.code = run_live(
+                settings,
+                settings.kafka_bootstrap_servers or "",
+                sessions,
+                [spec],
+                self.stop,
+                **kw,  # type: ignore[arg-type]
+            )
+
+        self.thread = threading.Thread(target=run)
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(60)
+        assert not self.thread.is_alive(), "the producer did not stop"
+
+
+@pytest.fixture
+def camera() -> Iterator[MjpegCamera]:
+    with MjpegCamera(fps=20.0, cut_after=15) as cam:
+        yield cam
+
+
+def _colors(frames: list[FrameMessage]) -> list[tuple[int, int, int]]:
+    return [color_of(f.jpeg) for f in frames]
+
+
+def test_a_camera_cut_mid_stream_reconnects_and_publishing_resumes(
+    live_settings: Settings,
+    camera: MjpegCamera,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = live_settings
+    sessions = prepared(settings, broker_of(settings), settings.data_dir)
+
+    with (
+        caplog.at_level(logging.INFO),
+        frame_reader(broker_of(settings), settings.topics.frames) as reader,
+    ):
+        with Running(settings, sessions, camera.url) as running:
+            frames = reader.read_until(lambda fs: _colors(fs).count(RED) >= 10, timeout=90)
+        assert running.code == 0
+        frames = reader.read_quiet(2.0)
+
+    colors = _colors(frames)
+    assert camera.connections >= 2
+    assert BLUE in colors and colors.count(RED) >= 10, colors
+    first_red = colors.index(RED)
+    assert set(colors[:first_red]) == {BLUE} and set(colors[first_red:]) == {RED}
+    assert first_red <= 15  # no more than the camera sent before the cut
+    assert [f.frame_no for f in frames] == list(range(len(frames)))  # increasing, no repeats
+    assert camera.cut_at is not None and frames[first_red].captured_at > camera.cut_at
+    assert all(f.source == camera.url and f.job_id is None for f in frames)
+    assert all(b.captured_at <= a.captured_at for b, a in itertools.pairwise(frames))
+
+    reconnect_logs = [
+        r for r in caplog.records if "reconnecting" in r.getMessage() and r.levelname == "WARNING"
+    ]
+    assert reconnect_logs and getattr(reconnect_logs[0], "stream_id", None) == "door"
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "door")
+        assert stream is not None
+        assert (stream.kind, stream.source, stream.state) == ("camera", camera.url, "stopped")
+        assert stream.reconnects >= 1 and stream.frames_dropped >= 0
+        assert stream.last_seen_at is not None
+        assert stream.config["live"] is True and stream.config["queue_frames"] == 4
+        # the unused reserved numbers were given back: the next run continues right after
+        assert stream.last_frame_no == frames[-1].frame_no
+
+
+def broker_of(settings: Settings) -> str:
+    assert settings.kafka_bootstrap_servers is not None
+    return settings.kafka_bootstrap_servers
+
+
+def test_a_target_fps_throttles_a_faster_camera(live_settings: Settings, tmp_path: Path) -> None:
+    settings = live_settings
+    sessions = prepared(settings, broker_of(settings), settings.data_dir)
+    with (
+        MjpegCamera(fps=25.0, cut_after=None) as camera,
+        frame_reader(broker_of(settings), settings.topics.frames) as reader,
+    ):
+        with Running(settings, sessions, camera.url, target_fps=5.0):
+            frames = reader.read_until(lambda fs: len(fs) >= 16, timeout=90)
+        frames = reader.read_quiet(2.0)
+    span = frames[-1].captured_at - frames[0].captured_at
+    rate = (len(frames) - 1) / span
+    assert 3.5 <= rate <= 6.0, f"published {rate:.1f} fps, target 5"
+
+
+def test_the_cli_streams_until_sigterm_then_flushes_and_stops_cleanly(
+    live_settings: Settings, tmp_path: Path
+) -> None:
+    settings = live_settings
+    sessions = prepared(settings, broker_of(settings), settings.data_dir)
+    with (
+        MjpegCamera(fps=20.0, cut_after=None) as camera,
+        frame_reader(broker_of(settings), settings.topics.frames) as reader,
+    ):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "visiontrack.cli", "produce", "camera", f"lobby={camera.url}"],
+            env=os.environ | settings.to_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            reader.read_until(lambda fs: len(fs) >= 10, timeout=90)
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        frames = reader.read_quiet(2.0)
+    assert proc.returncode == 0, err
+    assert "stopped 1 stream(s): lobby" in out
+    assert "SIGTERM received" in err
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "lobby")
+        assert stream is not None and stream.state == "stopped"
+        last = stream.last_frame_no
+    # Everything the producer numbered reached the broker: the flush lost nothing.
+    assert [f.frame_no for f in frames] == list(range(last + 1))

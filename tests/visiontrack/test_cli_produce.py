@@ -1,0 +1,93 @@
+"""``visiontrack produce``: images and files as jobs through the real broker, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from infra.broker import BundledBroker
+from producers.live.figures import LiveFigures, StreamState
+from producers.live.runner import StreamStatus
+from tests.producers.broker_helpers import frame_reader, prepared
+from tests.producers.test_video_file import truncate, write_video
+from visiontrack import repository
+from visiontrack.cli.produce import status_line
+from visiontrack.db import session_scope
+from visiontrack.settings import Settings
+
+
+def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "visiontrack.cli", "produce", *args],
+        env=os.environ | settings.to_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_status_line_shows_each_stream() -> None:
+    line = status_line(
+        [
+            StreamStatus("a", LiveFigures(StreamState.LIVE, published=120, dropped=3), 14.96),
+            StreamStatus("b", LiveFigures(StreamState.RECONNECTING), None),
+        ]
+    )
+    assert line == "a live 15.0 fps 120 sent 3 dropped | b reconnecting - fps 0 sent 0 dropped"
+
+
+@pytest.mark.integration
+def test_produce_images_publishes_a_folder_and_reports_a_bad_file(
+    broker: BundledBroker, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.jpg"), np.full((30, 40, 3), 60 * i, np.uint8))
+    (folder / "1b.jpg").write_bytes(b"\xff\xd8 truncated")
+
+    done = _cli(settings, "images", str(folder), "--stream-id", "imgs", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["frames"] == 3
+    assert "1b.jpg" in done.stderr and "stream_id=imgs" in done.stderr
+    with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
+        frames = reader.read_until(lambda fs: len(fs) >= 3)
+    assert [Path(f.source).name for f in frames] == ["0.jpg", "1.jpg", "2.jpg"]
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "imgs")
+        assert stream is not None and (stream.kind, stream.last_frame_no) == ("images", 2)
+
+
+@pytest.mark.integration
+def test_produce_file_on_a_damaged_video_exits_with_a_clear_error(
+    broker: BundledBroker, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(kafka_bootstrap_servers=broker.bootstrap_servers)
+    prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    damaged = truncate(write_video(tmp_path / "cam.avi", 40), 0.5)
+
+    done = _cli(settings, "file", str(damaged), "--stream-id", "cam")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("visiontrack: ") and "truncated or corrupt" in last_line
+
+
+def test_produce_camera_refuses_sources_without_stream_ids(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(kafka_bootstrap_servers="127.0.0.1:1")
+    done = _cli(settings, "camera", "rtsp://cam/1", "rtsp://cam/2")
+    assert done.returncode == 2
+    assert "write each as ID=SOURCE" in done.stderr
