@@ -10,7 +10,7 @@ VENV := .venv
 STAMP := $(VENV)/.synced-$(UV_VERSION)
 RUN := $(VENV)/bin
 
-.PHONY: setup demo up test lint typecheck unit integration clean
+.PHONY: setup demo up test lint typecheck unit integration bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(UV_HOME)
@@ -43,6 +43,10 @@ integration: setup
 
 test: lint typecheck
 	$(RUN)/python -m pytest
+
+# Speed targets are checked here, not by timed tests: each benchmark prints its ratios.
+bench: setup
+	$(RUN)/python -m benchmarks.producer_throughput
 
 clean:
 	rm -rf $(VENV) .visiontrack .mypy_cache .ruff_cache .pytest_cache
