@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import text
 
 from visiontrack.db import alembic_config, create_db_engine
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'vt.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def test_existing_streams_get_zero_counts_and_downgrade_keeps_them(database_url: str) -> None:

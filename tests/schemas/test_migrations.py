@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
 from alembic import command
 from sqlalchemy import inspect
 
@@ -26,14 +23,6 @@ def _columns(url: str, table: str) -> set[str]:
         return {c["name"] for c in inspect(engine).get_columns(table)}
     finally:
         engine.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'vt.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 def test_upgrade_creates_every_model_table(database_url: str) -> None:
