@@ -29,9 +29,9 @@ import numpy as np
 from infra.broker import BundledBroker
 from infra.topics import ensure_topics
 from producers.frames import encode_image
-from producers.publisher import FramePublisher
+from producers.publisher import FramePublisher, frame_limit
 from producers.synthetic import SceneConfig, SceneGenerator, write_video
-from visiontrack.settings import load_settings
+from visiontrack.settings import Settings, load_settings
 
 log = logging.getLogger("benchmarks.producer_throughput")
 
@@ -67,10 +67,12 @@ def _pin(pid: int, core: int) -> None:
         os.sched_setaffinity(pid, {core})
 
 
-def measure(video: Path, bootstrap: str, topic: str, quality: int) -> StageCosts:
-    """Decode, encode and publish every frame of ``video``; the stage costs per frame."""
+def measure(video: Path, bootstrap: str, settings: Settings, quality: int) -> StageCosts:
+    """Decode, encode and publish every frame of ``video`` to the frames topic of
+    ``settings``, within its size limits, as producers do; the stage costs per frame."""
     capture = cv2.VideoCapture(str(video))
-    publisher = FramePublisher(bootstrap, topic, 8 * 1024 * 1024)
+    publisher = FramePublisher(bootstrap, settings.topics.frames, settings.message_max_bytes)
+    max_bytes = frame_limit(settings.frame_max_bytes, settings.message_max_bytes)
     decode = encode = send = 0.0
     frames = jpeg_bytes = 0
     try:
@@ -86,7 +88,7 @@ def measure(video: Path, bootstrap: str, topic: str, quality: int) -> StageCosts
                 frame_no=frames,
                 source=str(video),
                 jpeg_quality=quality,
-                max_bytes=1024 * 1024,
+                max_bytes=max_bytes,
             )
             t2 = time.perf_counter()
             publisher.publish(message)
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = load_settings(kafka_bootstrap_servers=broker.bootstrap_servers)
             ensure_topics(settings, broker.bootstrap_servers)
             _pin(0, cores[0])
-            costs = measure(video, broker.bootstrap_servers, settings.topics.frames, args.quality)
+            costs = measure(video, broker.bootstrap_servers, settings, args.quality)
 
     report = asdict(costs) | {
         "fps_per_core": round(costs.fps_per_core, 1),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -75,8 +76,12 @@ def flag_last(images: Iterable[npt.NDArray[np.uint8]]) -> Iterator[SourceFrame]:
         yield SourceFrame(index, image, is_last=last)
 
 
+@lru_cache(maxsize=1024)
 def frame_overhead(stream_id: str, source: str, job_id: str | None) -> int:
-    """Bytes a frame message takes beyond its JPEG (an upper bound)."""
+    """Bytes a frame message takes beyond its JPEG (an upper bound).
+
+    Cached: it serializes a probe message, and every frame of a stream asks the same.
+    """
     probe = FrameMessage(
         stream_id=stream_id,
         frame_no=2**62,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,14 +157,17 @@ def publish_images(
     *,
     spec: str,
     stream_id: str,
+    paths: Sequence[Path] | None = None,
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
 ) -> JobResult:
     """Publish the images ``spec`` names (a file, folder or glob) on ``stream_id`` as a job.
 
+    ``paths`` are those files when the caller has listed them already (to count them).
     Files that are not decodable images are logged with the stream id and skipped.
     """
-    paths = image_paths(spec)
+    if paths is None:
+        paths = image_paths(spec)
 
     def on_skip(path: Path, reason: str) -> None:
         log.warning(

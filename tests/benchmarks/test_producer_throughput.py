@@ -25,7 +25,7 @@ def test_every_decoded_frame_is_encoded_and_delivered(
     video = tmp_path / "scene.mp4"
     write_video(SceneGenerator(1, SceneConfig(width=320, height=240, num_frames=12)), video)
 
-    costs = measure(video, broker.bootstrap_servers, settings.topics.frames, quality=85)
+    costs = measure(video, broker.bootstrap_servers, settings, quality=85)
 
     assert costs.frames == 12
     assert min(costs.decode_ms, costs.encode_ms, costs.send_ms) > 0

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import Consumer
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from infra.local_pipeline import LocalPipeline
+from tests.kafka_reading import earliest_consumer
 from visiontrack.settings import Settings
 
 
@@ -46,16 +46,7 @@ def read_topic(bootstrap: str, topic: str, quiet_s: float = 4.0, limit_s: float 
 
     Watermarks are not used: the bundled broker reports them wrongly for batched writes.
     """
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{time.monotonic_ns()}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "session.timeout.ms": 6000,
-        }
-    )
-    consumer.subscribe([topic])
+    consumer = earliest_consumer(bootstrap, topic)
     records: list[Any] = []
     deadline = time.monotonic() + limit_s
     last_new = time.monotonic()

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from confluent_kafka import Consumer
 from sqlalchemy.orm import Session, sessionmaker
 
 from infra.topics import ensure_topics
 from schemas.frames import FrameMessage
+from tests.kafka_reading import earliest_consumer
 from visiontrack.db import create_db_engine, migrate, session_factory
 from visiontrack.settings import Settings
 
@@ -21,16 +20,7 @@ class FrameReader:
     """Consumes a frames topic from the start, accumulating decoded frames."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
-        self._consumer = Consumer(
-            {
-                "bootstrap.servers": bootstrap,
-                "group.id": f"test-reader-{uuid.uuid4().hex[:8]}",
-                "auto.offset.reset": "earliest",
-                "enable.auto.commit": False,
-                "session.timeout.ms": 6000,
-            }
-        )
-        self._consumer.subscribe([topic])
+        self._consumer = earliest_consumer(bootstrap, topic)
         self.frames: list[FrameMessage] = []
 
     def read_until(

@@ -108,9 +108,10 @@ def cmd_produce_images(settings: Settings, args: argparse.Namespace) -> int:
     from producers.jobs import publish_images
     from producers.sources.images import image_paths
 
-    total = len(image_paths(args.images))
+    paths = image_paths(args.images)
+    source = {"spec": args.images, "paths": paths}
     return _run_job(
-        settings, args, publish_images, label=args.images, total=total, source={"spec": args.images}
+        settings, args, publish_images, label=args.images, total=len(paths), source=source
     )
 
 
