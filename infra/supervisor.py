@@ -23,6 +23,7 @@ from infra.broker import BundledBroker
 from infra.orphan_guard import guarded
 from infra.topics import ensure_topics
 from processors.detection.detector import check_model_ref, resolve_model_ref
+from processors.tracking.embedder import resolve_embedder_ref
 from visiontrack.db import create_db_engine, migrate
 from visiontrack.runtime import StackState, read_state, state_path
 from visiontrack.settings import Settings
@@ -75,6 +76,7 @@ class Stack:
         if (running := read_state(s)) is not None:
             raise StackError(f"a stack already runs from {s.data_dir} (pid {running.pid})")
         check_model_ref(resolve_model_ref(s.model))
+        resolve_embedder_ref(s.embedder)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         try:
             engine = create_db_engine(s.sqlalchemy_url)

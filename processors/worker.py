@@ -14,7 +14,7 @@ from processors.detection.detector import (
 )
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameProcessor
-from processors.tracking.embedder import AppearanceEmbedder
+from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
 from visiontrack.settings import Settings
 
@@ -37,14 +37,20 @@ def build_processor(settings: Settings) -> FrameProcessor:
         max_detections=settings.model_max_detections or defaults.max_detections,
         device=settings.device,
     )
-    embedder = AppearanceEmbedder()
+    embedder = load_embedder(settings.embedder)
+    cosine_gate = settings.tracker_max_cosine_distance or embedder.max_cosine_distance
     track_confidence = settings.tracker_min_confidence
     if track_confidence is None:
         track_confidence = defaults.track_confidence
     return FrameProcessor(
         detector,
         embedder,
-        lambda: StreamTracker(max_age=settings.tracker_max_age, n_init=settings.tracker_n_init),
+        lambda: StreamTracker(
+            max_age=settings.tracker_max_age,
+            n_init=settings.tracker_n_init,
+            max_cosine_distance=cosine_gate,
+            gating_only_position=settings.tracker_gating_only_position,
+        ),
         track_confidence=defaults.track_confidence
         if track_confidence is None
         else track_confidence,

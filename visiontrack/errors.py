@@ -5,6 +5,7 @@ from __future__ import annotations
 from infra.broker import BrokerError
 from infra.supervisor import StackError
 from processors.detection.detector import ModelError
+from processors.tracking.embedder import EmbedderError
 from producers.frames import EncodeError
 from producers.publisher import DeliveryError
 from producers.video_file import SourceError
@@ -13,6 +14,7 @@ from visiontrack.runtime import NoKafkaError
 USER_ERRORS: tuple[type[Exception], ...] = (
     BrokerError,
     DeliveryError,
+    EmbedderError,
     EncodeError,
     ModelError,
     NoKafkaError,

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processors.detection.detector import Detections, YoloDetector
-from processors.tracking.embedder import AppearanceEmbedder, crop_boxes
+from processors.tracking.embedder import Embedder, crop_boxes
 from processors.tracking.tracker import StreamTracker
 from schemas.frames import FrameMessage
 from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
@@ -39,7 +39,7 @@ class FrameProcessor:
     def __init__(
         self,
         detector: YoloDetector,
-        embedder: AppearanceEmbedder,
+        embedder: Embedder,
         tracker_factory: Callable[[], StreamTracker],
         *,
         track_confidence: float = 0.0,

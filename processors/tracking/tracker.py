@@ -29,13 +29,28 @@ class TrackBox:
 class StreamTracker:
     """``update(detections, embeddings) -> tracks`` for one stream, and ``reset()``."""
 
-    def __init__(self, *, max_age: int = 30, n_init: int = 3) -> None:
+    def __init__(
+        self,
+        *,
+        max_age: int = 30,
+        n_init: int = 3,
+        max_cosine_distance: float = 0.2,
+        gating_only_position: bool = False,
+    ) -> None:
         self._max_age = max_age
         self._n_init = n_init
+        self._max_cosine_distance = max_cosine_distance
+        self._gating_only_position = gating_only_position
         self._deepsort = self._new()
 
     def _new(self) -> DeepSort:
-        return DeepSort(max_age=self._max_age, n_init=self._n_init, embedder=None)
+        return DeepSort(
+            max_age=self._max_age,
+            n_init=self._n_init,
+            max_cosine_distance=self._max_cosine_distance,
+            gating_only_position=self._gating_only_position,
+            embedder=None,
+        )
 
     def reset(self) -> None:
         self._deepsort = self._new()

@@ -131,3 +131,13 @@ def test_a_missing_model_stops_up_before_anything_starts(stack_env: dict[str, st
     assert result.returncode == 1
     assert "model file not found: /nonexistent/weights.pt" in result.stderr
     assert "VISIONTRACK_MODEL" in result.stderr
+
+
+def test_missing_reid_weights_stop_up_before_anything_starts(stack_env: dict[str, str]) -> None:
+    env = stack_env | {"VISIONTRACK_EMBEDDER": "/nonexistent/reid.pt"}
+    result = _cli("up", env=env)
+    assert result.returncode == 1
+    assert "re-identification weights not found: /nonexistent/reid.pt" in result.stderr
+    assert "VISIONTRACK_EMBEDDER" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (Path(env["VISIONTRACK_DATA_DIR"]) / "run/stack.json").exists()

@@ -1,5 +1,5 @@
 """The sample detector and DeepSORT scored on unseen generated scenes, through the pipeline
-and in-process: the two agree, and detection reaches its target."""
+and in-process: the two agree, and detection and tracking reach their targets."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def test_pipeline_matches_direct_on_every_metric(
         assert abs(pipeline[metric] - direct[metric]) <= 0.01, (metric, pipeline, direct)
     assert abs(pipeline["ID_switches"] - direct["ID_switches"]) <= 1
     assert pipeline["tracked_boxes"] == pytest.approx(direct["tracked_boxes"], rel=0.01)
+    # The accuracy targets of the 10-scene set, on this short one (measured: mAP50 0.961,
+    # MOTA 0.854, IDF1 0.918).
     assert pipeline["mAP50"] >= 0.90, pipeline
-    # Floors that catch regressions; the targets (IDF1 and MOTA >= 0.85) are not reached yet.
-    assert pipeline["IDF1"] >= 0.70, pipeline
-    assert pipeline["MOTA"] >= 0.70, pipeline
+    assert pipeline["MOTA"] >= 0.85, pipeline
+    assert pipeline["IDF1"] >= 0.85, pipeline

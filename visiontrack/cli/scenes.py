@@ -1,14 +1,19 @@
-"""Generated scenes, the sample detector, accuracy and the demo: scenes, model, eval, demo."""
+"""Generated scenes, the sample models, accuracy and the demo: scenes, model, eval, demo."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from visiontrack.cli._common import Add, out
 from visiontrack.settings import Settings
+
+if TYPE_CHECKING:
+    from processors.detection.training import TrainPlan
+    from processors.tracking.reid.training import ReidTrainPlan
 
 
 def scene_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,21 +32,24 @@ def cmd_scenes_video(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
-    from dataclasses import replace
+Plan = TypeVar("Plan", "TrainPlan", "ReidTrainPlan")
 
-    from processors.detection.training import SAMPLE_WEIGHTS, TrainPlan, train_sample_detector
 
-    given = {
-        name: value
-        for name in ("epochs", "imgsz", "stride", "seed")
-        if (value := getattr(args, name)) is not None
-    }
-    plan = replace(TrainPlan(), **given)
+def _plan_from_args(plan: Plan, args: argparse.Namespace, fields: tuple[str, ...]) -> Plan:
+    """``plan`` with the options given on the command line; unset ones keep its defaults."""
+    given = {name: value for name in fields if (value := getattr(args, name)) is not None}
+    plan = replace(plan, **given)
     if args.scenes is not None or args.first_seed is not None:
         first = plan.train_seeds[0] if args.first_seed is None else args.first_seed
         count = len(plan.train_seeds) if args.scenes is None else args.scenes
         plan = replace(plan, train_seeds=tuple(range(first, first + count)))
+    return plan
+
+
+def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.detection.training import SAMPLE_WEIGHTS, TrainPlan, train_sample_detector
+
+    plan = _plan_from_args(TrainPlan(), args, ("epochs", "imgsz", "stride", "seed"))
     work_dir = args.work_dir or settings.data_dir / "training"
     result = train_sample_detector(plan, work_dir, args.out or SAMPLE_WEIGHTS)
     out(
@@ -49,6 +57,23 @@ def cmd_model_train_sample(settings: Settings, args: argparse.Namespace) -> int:
         f"validation mAP50 {result.map50:.3f}, mAP50-95 {result.map50_95:.3f}"
     )
     out(f"weights: {result.weights} ({result.weights.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def cmd_model_train_reid(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.tracking.reid.training import (
+        SAMPLE_REID_WEIGHTS,
+        ReidTrainPlan,
+        train_sample_reid,
+    )
+
+    plan = _plan_from_args(ReidTrainPlan(), args, ("epochs", "seed"))
+    result = train_sample_reid(plan, out=args.out or SAMPLE_REID_WEIGHTS)
+    out(
+        f"trained on {result.train_crops} crops of {result.identities} objects in "
+        f"{result.duration_s / 60:.1f} min; validation rank-1 {result.val_rank1:.3f}"
+    )
+    out(f"weights: {result.weights} ({result.weights.stat().st_size / 1e6:.2f} MB)")
     return 0
 
 
@@ -97,7 +122,7 @@ def register(sub: Any, add: Add) -> None:
     scene_arguments(sv)
     sv.add_argument("out", type=Path, help="video path (.mp4); gt goes beside it")
 
-    model = sub.add_parser("model", help="detection models").add_subparsers(
+    model = sub.add_parser("model", help="detection and re-identification models").add_subparsers(
         dest="model", required=True
     )
     train = add("train-sample", cmd_model_train_sample, "train the offline sample detector", model)
@@ -110,6 +135,16 @@ def register(sub: Any, add: Add) -> None:
     train.add_argument("--seed", type=int, help="training seed")
     train.add_argument("--work-dir", type=Path, default=None)
     train.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
+
+    reid = add(
+        "train-reid", cmd_model_train_reid, "train the offline re-identification network", model
+    )
+    # Unset options keep ReidTrainPlan's defaults, the plan in the bundled weights' card.
+    reid.add_argument("--scenes", type=int, help="training scenes (seeds)")
+    reid.add_argument("--first-seed", type=int)
+    reid.add_argument("--epochs", type=int)
+    reid.add_argument("--seed", type=int, help="training seed")
+    reid.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
 
     evals = sub.add_parser("eval", help="accuracy").add_subparsers(dest="eval", required=True)
     ev = add("tracking", cmd_eval_tracking, "score detection and tracking on scenes", evals)
