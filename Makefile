@@ -47,6 +47,7 @@ test: lint typecheck
 # Speed targets are checked here, not by timed tests: each benchmark prints its ratios.
 bench: setup
 	$(RUN)/python -m benchmarks.producer_throughput
+	$(RUN)/python -m benchmarks.frames_vs_chunks
 
 clean:
 	rm -rf $(VENV) .visiontrack .mypy_cache .ruff_cache .pytest_cache

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Executor
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
 
@@ -17,26 +17,22 @@ from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
 from schemas.codec import MessageDecodeError
 from schemas.frames import FrameMessage
+from schemas.video_chunks import VideoChunk
 from visiontrack.settings import Settings
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
+M = TypeVar("M", FrameMessage, VideoChunk)
+
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
     return [f"kafka://{server}" for server in bootstrap.split(",")]
 
 
-def create_app(
-    settings: Settings, bootstrap: str, processor: FrameProcessor, executor: Executor
-) -> faust.App:
-    """A Faust app that turns frames into per-frame tracks.
-
-    ``processor`` does the work in ``executor`` (one thread), off the event loop, so
-    heartbeats and commits go on while a frame is being detected.
-    """
-    app = faust.App(
+def _faust_app(settings: Settings, bootstrap: str) -> faust.App:
+    return faust.App(
         settings.worker_id,
         broker=faust_broker_urls(bootstrap),
         datadir=str(settings.data_dir / "faust"),
@@ -51,14 +47,16 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
     )
-    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-    frames_topic = app.topic(settings.topics.frames, key_type=bytes, value_type=bytes, **raw)
-    tracks_topic = app.topic(settings.topics.tracks, key_type=bytes, value_type=bytes, **raw)
-    dead_topic = app.topic(settings.topics.dead_letter, key_type=bytes, value_type=bytes, **raw)
-    # stream id -> last frame number applied; replayed frames at or below it are skipped.
-    applied = app.Table("applied-frames", key_type=str, value_type=int)
 
-    async def send_dead_letter(event: Any, stage: str, reason: str, stream_id: str | None) -> None:
+
+class _Intake:
+    """Reads agents' input records; a bad one goes to the dead-letter topic, logged with
+    its stream, topic, partition and offset."""
+
+    def __init__(self, dead_topic: faust.TopicT) -> None:
+        self._dead_topic = dead_topic
+
+    async def reject(self, event: Any, stage: str, reason: str, stream_id: str | None) -> None:
         msg = event.message
         log.warning(
             "dead letter: %s",
@@ -80,24 +78,51 @@ def create_app(
             stage=stage,
             reason=reason,
         )
-        await dead_topic.send(key=event.key, value=record.to_bytes())
+        await self._dead_topic.send(key=event.key, value=record.to_bytes())
+
+    async def read(self, event: Any, model: type[M]) -> M | None:
+        """The event's message, or None after dead-lettering an undecodable or misrouted one."""
+        try:
+            message = model.from_bytes(event.value)
+        except MessageDecodeError as exc:
+            await self.reject(event, "decode-message", str(exc), None)
+            return None
+        stream_id = message.stream_id
+        if event.key != stream_id.encode():
+            # The key decides the partition, and so the worker and table entry of a
+            # stream: a message keyed otherwise would be tracked in the wrong place.
+            reason = f"key {event.key!r} is not the {model.kind}'s stream id {stream_id!r}"
+            await self.reject(event, "validate-key", reason, stream_id)
+            return None
+        return message
+
+
+def create_app(
+    settings: Settings, bootstrap: str, processor: FrameProcessor, executor: Executor
+) -> faust.App:
+    """A Faust app that turns frames and video chunks into per-frame tracks.
+
+    ``processor`` does the work in ``executor`` (one thread), off the event loop, so
+    heartbeats and commits go on while a frame is being detected.
+    """
+    app = _faust_app(settings, bootstrap)
+    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
+    frames_topic = app.topic(settings.topics.frames, key_type=bytes, value_type=bytes, **raw)
+    tracks_topic = app.topic(settings.topics.tracks, key_type=bytes, value_type=bytes, **raw)
+    chunks_topic = app.topic(settings.topics.video_chunks, key_type=bytes, value_type=bytes, **raw)
+    dead_topic = app.topic(settings.topics.dead_letter, key_type=bytes, value_type=bytes, **raw)
+    # stream id -> last frame number applied; replayed frames at or below it are skipped.
+    applied = app.Table("applied-frames", key_type=str, value_type=int)
+
+    intake = _Intake(dead_topic)
 
     @app.agent(frames_topic, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for event in stream.events():
-            try:
-                frame = FrameMessage.from_bytes(event.value)
-            except MessageDecodeError as exc:
-                await send_dead_letter(event, "decode-message", str(exc), None)
+            if (frame := await intake.read(event, FrameMessage)) is None:
                 continue
-            if event.key != frame.stream_id.encode():
-                # The key decides the partition, and so the worker and table entry of a
-                # stream: a frame keyed otherwise would be tracked in the wrong place.
-                reason = f"key {event.key!r} is not the frame's stream id {frame.stream_id!r}"
-                await send_dead_letter(event, "validate-key", reason, frame.stream_id)
-                continue
-            if frame.stream_id in applied and frame.frame_no <= applied[frame.stream_id]:
+            if frame.frame_no <= applied.get(frame.stream_id, -1):
                 log.debug(
                     "skipping frame already applied",
                     extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
@@ -106,9 +131,30 @@ def create_app(
             try:
                 result = await loop.run_in_executor(executor, processor.process, frame)
             except FrameDecodeError as exc:
-                await send_dead_letter(event, "decode-frame", str(exc), frame.stream_id)
+                await intake.reject(event, "decode-frame", str(exc), frame.stream_id)
                 continue
             await tracks_topic.send(key=frame.stream_id.encode(), value=result.to_bytes())
             applied[frame.stream_id] = frame.frame_no
+
+    @app.agent(chunks_topic, concurrency=1)  # writes the same table: one at a time
+    async def process_chunks(stream: faust.StreamT[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        async for event in stream.events():
+            if (chunk := await intake.read(event, VideoChunk)) is None:
+                continue
+            after = applied.get(chunk.stream_id, -1)
+            if chunk.first_frame_no + chunk.frame_count - 1 <= after:
+                log.debug(
+                    "skipping chunk already applied",
+                    extra={"stream_id": chunk.stream_id, "chunk_no": chunk.chunk_no},
+                )
+                continue
+            result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
+            for tracks in result.frames:
+                await tracks_topic.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
+            if result.frames:
+                applied[chunk.stream_id] = result.frames[-1].frame_no
+            if result.error is not None:
+                await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 
     return app

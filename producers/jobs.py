@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from producers.chunks import ChunkPlan, chunk_message, encode_chunks
 from producers.frames import SourceFrame, encode_frame
-from producers.publisher import DeliveryError, FramePublisher, frame_limit
+from producers.jpeg import EncodeError
+from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
 from producers.sources.images import image_paths, read_images
-from producers.video_file import read_video
+from producers.video_file import read_video, video_fps
+from schemas.frames import FrameMessage
+from schemas.video_chunks import VideoChunk
 from visiontrack import repository
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
@@ -42,13 +46,68 @@ class JobResult:
     first_frame_no: int
 
 
-def _settings_config(settings: Settings, kind: str) -> dict[str, Any]:
-    return {
+def _settings_config(settings: Settings, kind: str, chunk_fps: float | None) -> dict[str, Any]:
+    config: dict[str, Any] = {
         "kind": kind,
         "live": False,
         "jpeg_quality": settings.jpeg_quality,
         "frame_max_bytes": settings.frame_max_bytes,
+        "messages": "frames" if chunk_fps is None else "video-chunks",
     }
+    if chunk_fps is not None:
+        config |= {
+            "chunk_seconds": settings.chunk_seconds,
+            "chunk_max_bytes": settings.chunk_max_bytes,
+            "chunk_crf": settings.chunk_crf,
+        }
+    return config
+
+
+def _frame_messages(
+    settings: Settings,
+    frames: Iterable[SourceFrame],
+    *,
+    stream_id: str,
+    first: int,
+    source: str,
+    job_id: str,
+) -> Iterator[tuple[FrameMessage, int]]:
+    limit = frame_limit(settings.frame_max_bytes, settings.message_max_bytes)
+    for frame in frames:
+        message = encode_frame(
+            frame,
+            stream_id=stream_id,
+            first_frame_no=first,
+            source=source,
+            job_id=job_id,
+            jpeg_quality=settings.jpeg_quality,
+            max_bytes=limit,
+        )
+        yield message, 1
+
+
+def _chunk_messages(
+    settings: Settings,
+    frames: Iterable[SourceFrame],
+    *,
+    stream_id: str,
+    first: int,
+    fps: float,
+    job_id: str,
+) -> Iterator[tuple[VideoChunk, int]]:
+    plan = ChunkPlan(settings.chunk_seconds, settings.chunk_max_bytes, settings.chunk_crf)
+    limit = settings.message_max_bytes - RECORD_OVERHEAD
+    for chunk in encode_chunks(frames, fps, plan):
+        message = chunk_message(
+            chunk, stream_id=stream_id, first_frame_no=first, fps=fps, job_id=job_id
+        )
+        size = len(message.to_bytes())
+        if size > limit:
+            raise EncodeError(
+                f"chunk {chunk.number} takes {size} bytes, over the {limit} a message may: "
+                "lower VISIONTRACK_CHUNK_MAX_BYTES or VISIONTRACK_CHUNK_SECONDS"
+            )
+        yield message, chunk.frame_count
 
 
 def publish_job(
@@ -62,39 +121,41 @@ def publish_job(
     frames: Iterable[SourceFrame],
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    chunk_fps: float | None = None,
 ) -> JobResult:
     """Publish ``frames`` on ``stream_id`` as a new job of the stream.
 
-    Setting ``stop`` ends the job early: what was queued is flushed, the job is marked
-    failed and :class:`StopRequestedError` is raised.
+    Frames go to the ``frames`` topic as JPEG, or with ``chunk_fps`` to the
+    ``video-chunks`` topic as H.264 chunks at that frame rate. Setting ``stop`` ends the
+    job early: what was queued is flushed, the job is marked failed and
+    :class:`StopRequestedError` is raised.
     """
     with session_scope(sessions) as session:
         stream = repository.register_stream(
-            session, stream_id, kind, source, _settings_config(settings, kind)
+            session, stream_id, kind, source, _settings_config(settings, kind, chunk_fps)
         )
         job = repository.start_job(session, stream, "video", source)
         job_id, first = job.id, job.first_frame_no
     extra = {"stream_id": stream_id, "job_id": job_id}
     log.info("publishing %s", source, extra=extra)
-    publisher = FramePublisher(bootstrap, settings.topics.frames, settings.message_max_bytes)
-    limit = frame_limit(settings.frame_max_bytes, settings.message_max_bytes)
+    messages: Iterator[tuple[FrameMessage, int]] | Iterator[tuple[VideoChunk, int]]
+    if chunk_fps is None:
+        topic = settings.topics.frames
+        messages = _frame_messages(
+            settings, frames, stream_id=stream_id, first=first, source=source, job_id=job_id
+        )
+    else:
+        topic = settings.topics.video_chunks
+        messages = _chunk_messages(
+            settings, frames, stream_id=stream_id, first=first, fps=chunk_fps, job_id=job_id
+        )
+    publisher = FramePublisher(bootstrap, topic, settings.message_max_bytes)
     count = 0
     try:
-        for frame in frames:
-            if stop is not None and stop.is_set():
+        for message, frame_count in messages:
+            if (stop is not None and stop.is_set()) or not publisher.publish(message, stop):
                 raise StopRequestedError(f"stopped after {count} frames of {source}")
-            message = encode_frame(
-                frame,
-                stream_id=stream_id,
-                first_frame_no=first,
-                source=source,
-                job_id=job_id,
-                jpeg_quality=settings.jpeg_quality,
-                max_bytes=limit,
-            )
-            if not publisher.publish(message, stop):
-                raise StopRequestedError(f"stopped after {count} frames of {source}")
-            count += 1
+            count += frame_count
             if on_frame is not None:
                 on_frame(count)
         publisher.close()
@@ -135,8 +196,10 @@ def publish_file(
     stream_id: str,
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    chunks: bool = False,
 ) -> JobResult:
-    """Publish all frames of the video ``path`` on ``stream_id`` as a new job."""
+    """Publish all frames of the video ``path`` on ``stream_id`` as a new job, as JPEG
+    frames or (``chunks``) as H.264 chunks at the file's frame rate."""
     return publish_job(
         settings,
         bootstrap,
@@ -147,6 +210,7 @@ def publish_file(
         frames=read_video(path),
         on_frame=on_frame,
         stop=stop,
+        chunk_fps=video_fps(path) if chunks else None,
     )
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas.frames import FrameMessage
+from schemas.video_chunks import VideoChunk
 
 __all__ = ["DeliveryError", "FramePublisher", "PublishStats", "frame_limit"]
 
@@ -99,8 +100,10 @@ class FramePublisher:
         with self._lock:
             return self._streams.get(stream_id, PublishStats())
 
-    def publish(self, frame: FrameMessage, stop: threading.Event | None = None) -> bool:
-        """Queue one frame, waiting while the local queue is full (lossless).
+    def publish(
+        self, frame: FrameMessage | VideoChunk, stop: threading.Event | None = None
+    ) -> bool:
+        """Queue one frame or chunk, waiting while the local queue is full (lossless).
 
         Returns False, without queuing, only if ``stop`` is set while it waits.
         """

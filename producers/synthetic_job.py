@@ -35,8 +35,10 @@ def publish_scene(
     live: bool = False,
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
+    chunks: bool = False,
 ) -> JobResult:
-    """Publish the scene of ``seed`` on ``stream_id``; ``live`` paces it at the scene's fps."""
+    """Publish the scene of ``seed`` on ``stream_id``; ``live`` paces it at the scene's fps;
+    ``chunks`` sends H.264 chunks instead of JPEG frames."""
     scene = SceneGenerator(seed, config)
     return publish_job(
         settings,
@@ -48,4 +50,5 @@ def publish_scene(
         frames=scene_frames(scene, live),
         on_frame=on_frame,
         stop=stop,
+        chunk_fps=scene.config.fps if chunks else None,
     )

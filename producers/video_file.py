@@ -44,6 +44,20 @@ def _announced(capture: cv2.VideoCapture) -> int | None:
     return int(count) if count > 0 else None
 
 
+#: Assumed when a container does not announce its frame rate.
+DEFAULT_FPS = 25.0
+
+
+def video_fps(path: Path) -> float:
+    """The frame rate the container announces, else :data:`DEFAULT_FPS`."""
+    capture = _open(path)
+    try:
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+    return fps if 0 < fps < 1000 else DEFAULT_FPS
+
+
 def video_frame_count(path: Path) -> int | None:
     """The frame count the container announces, or None if it does not say."""
     capture = _open(path)

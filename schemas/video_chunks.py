@@ -32,3 +32,5 @@ class VideoChunk(WireModel):
     data: bytes = Field(min_length=1)
     job_id: str | None = None
     is_last: bool = False
+    # Set on the last chunk of a finite source: the number of frames of that job.
+    total_frames: int | None = Field(default=None, ge=0)

@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     jpeg_quality: int = Field(default=90, ge=10, le=100)
     # A frame message, JPEG included, never exceeds this: larger frames are scaled down.
     frame_max_bytes: int = Field(default=1024 * 1024, ge=16 * 1024)
+    # Video chunks (`produce file|synthetic --chunks`): cut after this many seconds or once
+    # this many bytes are encoded; x264 constant rate factor (lower is better and bigger).
+    chunk_seconds: float = Field(default=2.0, gt=0, le=60)
+    chunk_max_bytes: int = Field(default=2 * 1024 * 1024, ge=16 * 1024)
+    chunk_crf: int = Field(default=23, ge=0, le=51)
     # Live sources: frames waiting between capture and publishing (oldest dropped when full),
     # reconnect backoff, how often live figures are stored, how long a read may block.
     live_queue_frames: int = Field(default=4, ge=1, le=1024)

@@ -1,21 +1,25 @@
-"""decode → detect → embed → track for frames of many streams, one tracker per stream."""
+"""decode → detect → embed → track for frames and video chunks of many streams, one tracker
+per stream."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
 from processors.detection.detector import Detections, YoloDetector
+from processors.pipeline.chunk_decoder import ChunkDecodeError, decode_chunk
 from processors.tracking.embedder import Embedder, crop_boxes
 from processors.tracking.tracker import StreamTracker
 from schemas.frames import FrameMessage
 from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
+from schemas.video_chunks import VideoChunk
 
-__all__ = ["FrameDecodeError", "FrameProcessor", "decode_jpeg"]
+__all__ = ["ChunkTracks", "FrameDecodeError", "FrameProcessor", "decode_jpeg"]
 
 
 class FrameDecodeError(ValueError):
@@ -27,6 +31,14 @@ def decode_jpeg(data: bytes) -> npt.NDArray[np.uint8]:
     if image is None:
         raise FrameDecodeError(f"payload of {len(data)} bytes is not a decodable JPEG")
     return np.asarray(image, dtype=np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkTracks:
+    """The tracks of a chunk's frames, in order, and the decode error that cut it short."""
+
+    frames: list[FrameTracks]
+    error: ChunkDecodeError | None
 
 
 class FrameProcessor:
@@ -57,16 +69,60 @@ class FrameProcessor:
         return tracker
 
     def process(self, frame: FrameMessage) -> FrameTracks:
-        image = decode_jpeg(frame.jpeg)
-        t0 = time.perf_counter()
-        detections = self._detector.detect([image])[0]
-        t1 = time.perf_counter()
-        tracks = self._track(frame.stream_id, image, detections)
-        t2 = time.perf_counter()
-        return FrameTracks(
+        """Track a ``frames`` message; :class:`FrameDecodeError` if its JPEG is bad."""
+        return self.process_image(
+            decode_jpeg(frame.jpeg),
             stream_id=frame.stream_id,
             frame_no=frame.frame_no,
             captured_at=frame.captured_at,
+            job_id=frame.job_id,
+            total_frames=frame.total_frames,
+        )
+
+    def process_chunk(self, chunk: VideoChunk, after: int) -> ChunkTracks:
+        """Track the frames of a ``video-chunks`` message numbered above ``after`` (the last
+        frame already applied for the stream). A chunk that fails to decode part-way keeps
+        the tracks of the frames before the damage and reports the error beside them."""
+        tracks: list[FrameTracks] = []
+        try:
+            for frame in decode_chunk(chunk):
+                if frame.frame_no <= after:
+                    continue
+                tracks.append(
+                    self.process_image(
+                        frame.image,
+                        stream_id=chunk.stream_id,
+                        frame_no=frame.frame_no,
+                        captured_at=chunk.captured_at
+                        + (frame.frame_no - chunk.first_frame_no) / chunk.fps,
+                        job_id=chunk.job_id,
+                        total_frames=frame.total_frames,
+                    )
+                )
+        except ChunkDecodeError as exc:
+            return ChunkTracks(tracks, exc)
+        return ChunkTracks(tracks, None)
+
+    def process_image(
+        self,
+        image: npt.NDArray[np.uint8],
+        *,
+        stream_id: str,
+        frame_no: int,
+        captured_at: float,
+        job_id: str | None,
+        total_frames: int | None,
+    ) -> FrameTracks:
+        """Track one decoded (H, W, 3) BGR frame of ``stream_id``."""
+        t0 = time.perf_counter()
+        detections = self._detector.detect([image])[0]
+        t1 = time.perf_counter()
+        tracks = self._track(stream_id, image, detections)
+        t2 = time.perf_counter()
+        return FrameTracks(
+            stream_id=stream_id,
+            frame_no=frame_no,
+            captured_at=captured_at,
             processed_at=time.time(),
             width=image.shape[1],
             height=image.shape[0],
@@ -84,8 +140,8 @@ class FrameProcessor:
                 )
             ),
             tracks=tuple(tracks),
-            job_id=frame.job_id,
-            total_frames=frame.total_frames,
+            job_id=job_id,
+            total_frames=total_frames,
             detect_ms=(t1 - t0) * 1000.0,
             track_ms=(t2 - t1) * 1000.0,
         )

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from itertools import accumulate
 from pathlib import Path
 
 import cv2
@@ -19,6 +20,7 @@ from producers.jobs import publish_file
 from schemas.dead_letters import DeadLetter
 from schemas.frames import FrameMessage
 from schemas.tracks import FrameTracks
+from schemas.video_chunks import VideoChunk
 from tests.integration.harness import Pipeline, read_topic, running_pipeline
 from visiontrack.samples import bikes_video
 from visiontrack.settings import Settings
@@ -171,3 +173,72 @@ def test_a_restarted_worker_still_skips_applied_frames(pipeline: Pipeline, tmp_p
     assert pipeline.local.stop_worker() == 0
     pipeline.local.start_worker()
     _resend_and_check(pipeline, tmp_path, first_job)
+
+
+def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """bikes.mp4 as H.264 chunks: the worker decodes them with continuous frame numbers,
+    a damaged chunk is dead-lettered, and re-sent chunks are not applied twice."""
+    topics = pipeline.settings.topics
+    damaged = VideoChunk(
+        stream_id="chunks-bad",
+        chunk_no=0,
+        first_frame_no=0,
+        frame_count=3,
+        container="mpegts",
+        codec="h264",
+        fps=10.0,
+        captured_at=0.0,
+        data=b"not a video",
+    )
+    _produce_raw(pipeline.bootstrap, topics.video_chunks, [(b"chunks-bad", damaged.to_bytes())])
+
+    sessions = pipeline.local.services.sessions
+    first = publish_file(
+        pipeline.settings,
+        pipeline.bootstrap,
+        sessions,
+        path=bikes_video(),
+        stream_id="cam",
+        chunks=True,
+    )
+    job = pipeline.wait_for_job(first.job_id)
+    assert (job["state"], job["frames_processed"], job["total_frames"]) == ("done", 250, 250)
+
+    sent = [
+        VideoChunk.from_bytes(m.value())
+        for m in read_topic(pipeline.bootstrap, topics.video_chunks)
+    ]
+    ours = [c for c in sent if c.stream_id == "cam"]
+    assert len(ours) > 2, "bikes.mp4 (10 s) should take several 2-second chunks"
+    starts = [c.first_frame_no for c in ours]
+    assert starts == [0, *accumulate(c.frame_count for c in ours[:-1])]
+    assert sum(c.frame_count for c in ours) == 250
+
+    # Re-send every chunk, then a second chunked job on the stream: its numbers continue.
+    records = [m for m in read_topic(pipeline.bootstrap, topics.video_chunks) if m.key() == b"cam"]
+    _produce_raw(pipeline.bootstrap, topics.video_chunks, [(m.key(), m.value()) for m in records])
+    marker = publish_file(
+        pipeline.settings,
+        pipeline.bootstrap,
+        sessions,
+        path=_write_video(tmp_path / "marker.mp4", 6),
+        stream_id="cam",
+        chunks=True,
+    )
+    done = pipeline.wait_for_job(marker.job_id)
+    assert (done["first_frame_no"], done["frames_processed"]) == (250, 6)
+
+    tracks = [
+        FrameTracks.from_bytes(m.value()) for m in read_topic(pipeline.bootstrap, topics.tracks)
+    ]
+    emitted = sorted(t.frame_no for t in tracks if t.stream_id == "cam")
+    assert emitted == list(range(256)), "a frame was lost or applied twice"
+    assert pipeline.local.services.store.frame_numbers("cam") == list(range(256))
+
+    dead = [
+        DeadLetter.from_bytes(m.value()) for m in read_topic(pipeline.bootstrap, topics.dead_letter)
+    ]
+    assert [(d.stage, d.topic) for d in dead] == [("decode-chunk", topics.video_chunks)]
+    assert "chunk 0" in dead[0].reason

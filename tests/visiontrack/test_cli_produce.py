@@ -16,6 +16,8 @@ import pytest
 from infra.broker import BundledBroker
 from producers.live.figures import LiveFigures, StreamState
 from producers.live.runner import StreamStatus
+from schemas.video_chunks import VideoChunk
+from tests.integration.harness import read_topic
 from tests.producers.broker_helpers import frame_reader, prepared
 from tests.producers.test_video_file import truncate, write_video
 from visiontrack import repository
@@ -82,6 +84,29 @@ def test_produce_file_on_a_damaged_video_exits_with_a_clear_error(
     assert "Traceback" not in done.stderr
     last_line = done.stderr.strip().splitlines()[-1]
     assert last_line.startswith("visiontrack: ") and "truncated or corrupt" in last_line
+
+
+@pytest.mark.integration
+def test_produce_file_with_chunks_sends_video_chunks(
+    broker: BundledBroker, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    settings = make_settings(kafka_bootstrap_servers=broker.bootstrap_servers, chunk_seconds=1.0)
+    sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    video = write_video(tmp_path / "cam.avi", 25)
+
+    done = _cli(settings, "file", str(video), "--stream-id", "cam", "--chunks", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["frames"] == 25
+    records = read_topic(broker.bootstrap_servers, settings.topics.video_chunks)
+    chunks = [VideoChunk.from_bytes(r.value()) for r in records]
+    assert chunks[0].fps == 10.0  # the file's rate: one-second chunks hold 10 frames
+    assert [c.frame_count for c in chunks] == [10, 10, 5]
+    assert sum(c.frame_count for c in chunks) == 25
+    assert [c.is_last for c in chunks][-1] and chunks[-1].total_frames == 25
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "cam")
+        assert stream is not None and stream.last_frame_no == 24
+        assert stream.config["messages"] == "video-chunks"
 
 
 def test_produce_camera_refuses_sources_without_stream_ids(

@@ -52,6 +52,9 @@ def _report(result: JobResult, source: str, as_json: bool) -> None:
     out(f"job {result.job_id}: follow with `visiontrack jobs show {result.job_id}`")
 
 
+CHUNKS_HELP = "send H.264 video chunks (topic video-chunks) instead of JPEG frames"
+
+
 def _run_job(
     settings: Settings,
     args: argparse.Namespace,
@@ -100,7 +103,7 @@ def cmd_produce_file(settings: Settings, args: argparse.Namespace) -> int:
         total = video_frame_count(args.video)
     except SourceError:
         total = None  # publishing fails the job with the reason
-    source = {"path": args.video}
+    source = {"path": args.video, "chunks": args.chunks}
     return _run_job(settings, args, publish_file, label=str(args.video), total=total, source=source)
 
 
@@ -121,7 +124,7 @@ def cmd_produce_synthetic(settings: Settings, args: argparse.Namespace) -> int:
 
     config = SceneConfig(width=args.width, height=args.height, num_frames=args.frames)
     args.json = True  # this command has always answered in JSON
-    source = {"seed": args.seed, "config": config, "live": args.live}
+    source = {"seed": args.seed, "config": config, "live": args.live, "chunks": args.chunks}
     return _run_job(
         settings,
         args,
@@ -203,6 +206,7 @@ def register(sub: Any, add: Add) -> None:
     pf.add_argument("video", type=Path)
     pf.add_argument("--stream-id", required=True)
     pf.add_argument("--json", action="store_true")
+    pf.add_argument("--chunks", action="store_true", help=CHUNKS_HELP)
 
     pi = add("images", cmd_produce_images, "publish an image, a folder or a glob as a job", produce)
     pi.add_argument("images", help="an image file, a folder of images, or a quoted glob")
@@ -213,6 +217,7 @@ def register(sub: Any, add: Add) -> None:
     scene_arguments(ps)
     ps.add_argument("--stream-id", required=True)
     ps.add_argument("--live", action="store_true", help="pace frames at the scene's fps")
+    ps.add_argument("--chunks", action="store_true", help=CHUNKS_HELP)
 
     pc = add(
         "camera",
