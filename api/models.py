@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from schemas.jobs import JobState
 
-__all__ = ["HealthOut", "JobOut", "StreamSummaryOut"]
+__all__ = ["HealthOut", "JobOut", "StreamOut", "StreamSummaryOut"]
 
 
 class JobOut(BaseModel):
@@ -27,6 +28,27 @@ class JobOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+
+
+class StreamOut(BaseModel):
+    """A registered stream: its source and settings, and for live sources the figures its
+    producer last stored (state, publishing fps, frames dropped, reconnects)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    kind: str
+    source: str
+    config: dict[str, Any]
+    last_frame_no: int
+    created_at: datetime
+    last_seen_at: datetime | None
+    state: str | None
+    fps: float | None
+    frames_dropped: int
+    reconnects: int
+    last_error: str | None
+    status_at: datetime | None
 
 
 class StreamSummaryOut(BaseModel):

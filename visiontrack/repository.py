@@ -19,6 +19,7 @@ __all__ = [
     "get_job",
     "get_stream",
     "list_jobs",
+    "list_streams",
     "record_progress",
     "record_stream_status",
     "register_stream",
@@ -86,6 +87,12 @@ def fail_job(session: Session, job_id: str, error: str, frames_published: int | 
 
 def get_stream(session: Session, stream_id: str) -> Stream | None:
     return session.get(Stream, stream_id)
+
+
+def list_streams(session: Session, limit: int = 100) -> list[Stream]:
+    """Registered streams, the most recently seen or created first."""
+    recent = func.coalesce(Stream.last_seen_at, Stream.created_at)
+    return list(session.scalars(select(Stream).order_by(recent.desc()).limit(limit)))
 
 
 def reserve_frame_numbers(session: Session, stream_id: str, count: int) -> int:

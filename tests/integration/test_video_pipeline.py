@@ -242,3 +242,10 @@ def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
     ]
     assert [(d.stage, d.topic) for d in dead] == [("decode-chunk", topics.video_chunks)]
     assert "chunk 0" in dead[0].reason
+
+    shown = pipeline.api.get("/v1/streams/cam").json()
+    assert (shown["kind"], shown["last_frame_no"]) == ("file", 255)
+    assert shown["config"]["messages"] == "video-chunks"
+    assert "cam" in [s["id"] for s in pipeline.api.get("/v1/streams").json()]
+    missing = pipeline.api.get("/v1/streams/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]

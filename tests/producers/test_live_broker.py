@@ -13,8 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.app import create_app
+from api.services import ApiServices
 from infra.broker import BundledBroker
 from producers.live.runner import LiveSpec, run_live
 from producers.sources.camera import parse_camera
@@ -23,6 +26,7 @@ from schemas.frames import FrameMessage
 from tests.producers.broker_helpers import frame_reader, prepared
 from tests.producers.mjpeg_server import COLORS, MjpegCamera, color_of
 from visiontrack import repository
+from visiontrack.analytics_store import AnalyticsStore
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
 
@@ -87,6 +91,7 @@ def test_a_camera_cut_mid_stream_reconnects_and_publishing_resumes(
     camera: MjpegCamera,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
+    analytics_store: AnalyticsStore,
 ) -> None:
     settings = live_settings
     sessions = prepared(settings, broker_of(settings), settings.data_dir)
@@ -124,6 +129,13 @@ def test_a_camera_cut_mid_stream_reconnects_and_publishing_resumes(
         assert stream.config["live"] is True and stream.config["queue_frames"] == 4
         # the unused reserved numbers were given back: the next run continues right after
         assert stream.last_frame_no == frames[-1].frame_no
+
+    # The API shows the figures the producer stored.
+    services = ApiServices(settings, sessions.kw["bind"], sessions, analytics_store, None)
+    with TestClient(create_app(settings, None, services)) as api:
+        shown = api.get("/v1/streams/door").json()
+    assert (shown["state"], shown["source"]) == ("stopped", camera.url)
+    assert shown["reconnects"] >= 1 and shown["last_seen_at"] is not None
 
 
 def broker_of(settings: Settings) -> str:
