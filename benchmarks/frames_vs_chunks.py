@@ -17,7 +17,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import cv2
@@ -66,16 +66,16 @@ def _psnr(originals: Sequence[Image], decoded: Sequence[Image]) -> float:
     return float(10.0 * np.log10(255.0**2 / mse))
 
 
-def _jpeg(images: Sequence[Image], quality: int) -> PathCost:
+def _measure(
+    images: Sequence[Image],
+    encode: Callable[[Sequence[Image]], list[bytes]],
+    decode: Callable[[list[bytes]], list[Image]],
+) -> PathCost:
+    """Time ``encode`` (images to messages) and ``decode`` (messages to images)."""
     t0 = time.perf_counter()
-    messages = [
-        encode_image(
-            image, stream_id="bench", frame_no=i, source="bench", jpeg_quality=quality
-        ).to_bytes()
-        for i, image in enumerate(images)
-    ]
+    messages = encode(images)
     t1 = time.perf_counter()
-    decoded = [decode_jpeg(FrameMessage.from_bytes(m).jpeg) for m in messages]
+    decoded = decode(messages)
     t2 = time.perf_counter()
     n = len(images)
     return PathCost(
@@ -84,24 +84,34 @@ def _jpeg(images: Sequence[Image], quality: int) -> PathCost:
         1000 * (t2 - t1) / n,
         _psnr(images, decoded),
     )
+
+
+def _jpeg(images: Sequence[Image], quality: int) -> PathCost:
+    def encode(frames: Sequence[Image]) -> list[bytes]:
+        return [
+            encode_image(
+                image, stream_id="bench", frame_no=i, source="bench", jpeg_quality=quality
+            ).to_bytes()
+            for i, image in enumerate(frames)
+        ]
+
+    def decode(messages: list[bytes]) -> list[Image]:
+        return [decode_jpeg(FrameMessage.from_bytes(m).jpeg) for m in messages]
+
+    return _measure(images, encode, decode)
 
 
 def _chunks(images: Sequence[Image], fps: float, plan: ChunkPlan) -> PathCost:
-    t0 = time.perf_counter()
-    messages = [
-        chunk_message(c, stream_id="bench", first_frame_no=0, fps=fps, job_id=None).to_bytes()
-        for c in encode_chunks(flag_last(images), fps, plan)
-    ]
-    t1 = time.perf_counter()
-    decoded = [f.image for m in messages for f in decode_chunk(VideoChunk.from_bytes(m))]
-    t2 = time.perf_counter()
-    n = len(images)
-    return PathCost(
-        sum(map(len, messages)) / n / 1024,
-        1000 * (t1 - t0) / n,
-        1000 * (t2 - t1) / n,
-        _psnr(images, decoded),
-    )
+    def encode(frames: Sequence[Image]) -> list[bytes]:
+        return [
+            chunk_message(c, stream_id="bench", first_frame_no=0, fps=fps, job_id=None).to_bytes()
+            for c in encode_chunks(flag_last(frames), fps, plan)
+        ]
+
+    def decode(messages: list[bytes]) -> list[Image]:
+        return [f.image for m in messages for f in decode_chunk(VideoChunk.from_bytes(m))]
+
+    return _measure(images, encode, decode)
 
 
 def compare(
