@@ -23,6 +23,7 @@ __all__ = [
     "SAMPLE_REID_GATE",
     "SAMPLE_REID_WEIGHTS",
     "ReidNet",
+    "batch_tensor",
     "to_input",
 ]
 
@@ -76,10 +77,14 @@ class ReidNet(nn.Module):
         return functional.normalize(self.head(pooled), dim=1)
 
 
+def batch_tensor(batch: npt.NDArray[np.uint8]) -> torch.Tensor:
+    """(N, 48, 48, 3) BGR uint8 → (N, 3, 48, 48) float RGB in [0, 1]."""
+    return torch.from_numpy(batch[..., ::-1].copy()).permute(0, 3, 1, 2).float().div_(255.0)
+
+
 def to_input(crops: Sequence[npt.NDArray[np.uint8]]) -> torch.Tensor:
     """BGR uint8 crops of any size → (N, 3, 48, 48) float RGB in [0, 1]."""
     size = (INPUT_SIZE, INPUT_SIZE)
-    batch = np.stack(
-        [cv2.resize(c, size, interpolation=cv2.INTER_AREA) for c in crops]
-    )  # (N, H, W, 3) BGR
-    return torch.from_numpy(batch[..., ::-1].copy()).permute(0, 3, 1, 2).float().div_(255.0)
+    return batch_tensor(
+        np.stack([cv2.resize(c, size, interpolation=cv2.INTER_AREA) for c in crops])
+    )

@@ -27,6 +27,7 @@ from processors.tracking.reid.network import (
     INPUT_SIZE,
     SAMPLE_REID_WEIGHTS,
     ReidNet,
+    batch_tensor,
 )
 
 __all__ = [
@@ -98,18 +99,15 @@ def _augment(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return (batch * gain).clamp_(0.0, 1.0)
 
 
-def _tensor(images: npt.NDArray[np.uint8]) -> torch.Tensor:
-    """(N, 48, 48, 3) BGR uint8 → (N, 3, 48, 48) float RGB in [0, 1]."""
-    return torch.from_numpy(images[..., ::-1].copy()).permute(0, 3, 1, 2).float().div_(255.0)
-
-
 @torch.inference_mode()
 def embed_crops(
     model: ReidNet, images: npt.NDArray[np.uint8], batch: int = 512
 ) -> npt.NDArray[np.float32]:
     """(N, 128) embeddings of (N, 48, 48, 3) BGR crops, in evaluation mode."""
     model.eval()
-    parts = [model(_tensor(images[i : i + batch])).numpy() for i in range(0, len(images), batch)]
+    parts = [
+        model(batch_tensor(images[i : i + batch])).numpy() for i in range(0, len(images), batch)
+    ]
     return np.concatenate(parts) if parts else np.zeros((0, EMBEDDING_DIM), np.float32)
 
 
@@ -158,7 +156,7 @@ def train_on_crops(
         running = 0.0
         for step in range(steps_per_epoch):
             pick = order[step * plan.batch : (step + 1) * plan.batch].numpy()
-            batch = _augment(_tensor(train.images[pick]), generator)
+            batch = _augment(batch_tensor(train.images[pick]), generator)
             loss = loss_head(model(batch), labels[pick])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
