@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 from pickle import UnpicklingError
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -49,7 +49,7 @@ class Embedder(Protocol):
     def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]: ...
 
 
-def crop_boxes(image: Crop, xyxy: npt.NDArray[np.float32]) -> list[Crop]:
+def crop_boxes(image: Crop, xyxy: npt.NDArray[np.floating[Any]]) -> list[Crop]:
     """Crops of ``image`` (H, W, 3) for boxes ``xyxy`` (N, 4), clipped to the image."""
     h, w = image.shape[:2]
     crops = []

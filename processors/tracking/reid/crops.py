@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 
 from processors.pipeline.frame_processor import decode_jpeg
-from processors.tracking.reid.network import INPUT_SIZE
+from processors.tracking.embedder import crop_boxes
+from processors.tracking.reid.network import INPUT_SIZE, resized
 from producers.jpeg import encode_jpeg
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.scene import SceneGenerator
@@ -61,18 +61,6 @@ def _jittered(
     return x1 + dx[0], y1 + dy[0], x2 + dx[1], y2 + dy[1]
 
 
-def _cut(
-    image: npt.NDArray[np.uint8], box: tuple[float, float, float, float]
-) -> npt.NDArray[np.uint8]:
-    h, w = image.shape[:2]
-    left, top = int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1])))
-    right, bottom = int(min(w, np.ceil(box[2]))), int(min(h, np.ceil(box[3])))
-    crop = image[top : max(bottom, top + 1), left : max(right, left + 1)]
-    return np.asarray(
-        cv2.resize(crop, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_AREA), dtype=np.uint8
-    )
-
-
 def scene_crops(seeds: Iterable[int], plan: CropPlan, rng_seed: int = 0) -> CropSet:
     """Crops of every object at least ``plan.min_visibility`` visible, every ``plan.stride``
     frames of each scene; identities are numbered over all scenes in order."""
@@ -92,11 +80,12 @@ def scene_crops(seeds: Iterable[int], plan: CropPlan, rng_seed: int = 0) -> Crop
             if not wanted:
                 continue
             image = decode_jpeg(encode_jpeg(frame.image, plan.jpeg_quality))
-            for obj in wanted:
+            boxes = np.array([_jittered(o.xyxy, plan.box_jitter, rng) for o in wanted])
+            for obj, crop in zip(wanted, crop_boxes(image, boxes), strict=True):
                 if obj.track_id not in ids:
                     ids[obj.track_id] = next_label
                     next_label += 1
-                images.append(_cut(image, _jittered(obj.xyxy, plan.box_jitter, rng)))
+                images.append(resized(crop))
                 labels.append(ids[obj.track_id])
                 scenes.append(scene_index)
                 frames.append(frame.index)

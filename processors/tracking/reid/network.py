@@ -24,6 +24,7 @@ __all__ = [
     "SAMPLE_REID_WEIGHTS",
     "ReidNet",
     "batch_tensor",
+    "resized",
     "to_input",
 ]
 
@@ -82,9 +83,12 @@ def batch_tensor(batch: npt.NDArray[np.uint8]) -> torch.Tensor:
     return torch.from_numpy(batch[..., ::-1].copy()).permute(0, 3, 1, 2).float().div_(255.0)
 
 
+def resized(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A BGR crop of any size at the network's input size, 48×48."""
+    size = (INPUT_SIZE, INPUT_SIZE)
+    return np.asarray(cv2.resize(crop, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+
+
 def to_input(crops: Sequence[npt.NDArray[np.uint8]]) -> torch.Tensor:
     """BGR uint8 crops of any size → (N, 3, 48, 48) float RGB in [0, 1]."""
-    size = (INPUT_SIZE, INPUT_SIZE)
-    return batch_tensor(
-        np.stack([cv2.resize(c, size, interpolation=cv2.INTER_AREA) for c in crops])
-    )
+    return batch_tensor(np.stack([resized(c) for c in crops]))
