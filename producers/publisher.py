@@ -7,8 +7,11 @@ order. One producer per stream would multiply connections, buffers and I/O threa
 
 Idempotent, acks=all. When the local queue is full, :meth:`FramePublisher.publish` waits
 (``poll``) rather than dropping: lossless for files. Live streams do their dropping before
-the publisher, in a drop-oldest queue. Delivery errors are counted per stream and logged
-with the stream id; :meth:`FramePublisher.close` flushes.
+the publisher, in a drop-oldest queue, and bound how many of their frames may wait for the
+broker (``max_in_flight``): without that bound librdkafka would buffer up to its own limits
+(100,000 messages, 1 GiB) while the broker is slow or away, and a live stream would fall
+minutes behind instead of dropping stale frames. Delivery errors are counted per stream and
+logged with the stream id; :meth:`FramePublisher.close` flushes.
 """
 
 from __future__ import annotations
@@ -100,14 +103,29 @@ class FramePublisher:
         with self._lock:
             return self._streams.get(stream_id, PublishStats())
 
+    def in_flight(self, stream_id: str) -> int:
+        """Messages of ``stream_id`` handed to the producer and not yet acknowledged."""
+        stats = self.stream_stats(stream_id)
+        return stats.sent - stats.delivered - stats.failed
+
     def publish(
-        self, frame: FrameMessage | VideoChunk, stop: threading.Event | None = None
+        self,
+        frame: FrameMessage | VideoChunk,
+        stop: threading.Event | None = None,
+        *,
+        max_in_flight: int | None = None,
     ) -> bool:
-        """Queue one frame or chunk, waiting while the local queue is full (lossless).
+        """Queue one frame or chunk, waiting while the local queue is full (lossless) or
+        while ``max_in_flight`` messages of its stream await acknowledgement.
 
         Returns False, without queuing, only if ``stop`` is set while it waits.
         """
         value, key = frame.to_bytes(), frame.stream_id.encode()
+        if max_in_flight is not None:
+            while self.in_flight(frame.stream_id) >= max_in_flight:
+                if stop is not None and stop.is_set():
+                    return False
+                self._producer.poll(_FULL_QUEUE_POLL_S)
         while True:
             try:
                 self._producer.produce(

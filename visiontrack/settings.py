@@ -76,8 +76,11 @@ class Settings(BaseSettings):
     chunk_max_bytes: int = Field(default=2 * 1024 * 1024, ge=16 * 1024)
     chunk_crf: int = Field(default=23, ge=0, le=51)
     # Live sources: frames waiting between capture and publishing (oldest dropped when full),
-    # reconnect backoff, how often live figures are stored, how long a read may block.
+    # frames a stream may have awaiting the broker's acknowledgement before publishing waits
+    # (and capture drops), reconnect backoff, how often live figures are stored, how long a
+    # read may block.
     live_queue_frames: int = Field(default=4, ge=1, le=1024)
+    live_max_in_flight: int = Field(default=30, ge=1, le=100_000)
     live_reconnect_initial_s: float = Field(default=0.5, gt=0)
     live_reconnect_max_s: float = Field(default=30.0, gt=0)
     live_status_interval_s: float = Field(default=5.0, gt=0)

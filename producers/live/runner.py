@@ -95,6 +95,7 @@ class LiveProducer:
             "live": True,
             "target_fps": o.target_fps,
             "queue_frames": o.queue_frames,
+            "max_in_flight": o.max_in_flight,
             "jpeg_quality": o.jpeg_quality,
             "frame_max_bytes": o.frame_max_bytes,
             "reconnect_initial_s": o.reconnect.initial_s,
@@ -262,6 +263,7 @@ def live_options(settings: Settings, *, target_fps: float | None = None) -> Live
     return LiveOptions(
         target_fps=target_fps,
         queue_frames=settings.live_queue_frames,
+        max_in_flight=settings.live_max_in_flight,
         jpeg_quality=settings.jpeg_quality,
         frame_max_bytes=frame_limit(settings.frame_max_bytes, settings.message_max_bytes),
         reconnect=BackoffPolicy(

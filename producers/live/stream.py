@@ -43,6 +43,7 @@ class LiveOptions:
 
     target_fps: float | None = None  # None: as fast as the source gives frames
     queue_frames: int = 4
+    max_in_flight: int = 30  # frames sent but not yet acknowledged by the broker
     jpeg_quality: int = 90
     frame_max_bytes: int | None = None
     reconnect: BackoffPolicy = field(default_factory=BackoffPolicy)
@@ -232,9 +233,12 @@ class LiveStream:
                     message.height,
                     extra=self._extra,
                 )
-            # Stop interrupts only a wait on a full local queue (broker down): nothing else
-            # is lost, and the frames already handed over are flushed by the owner.
-            if not self._publisher.publish(message, self._stop):
+            # A slow or absent broker holds this thread here, so capture drops the oldest
+            # frames instead of librdkafka buffering stale ones. Stop interrupts only this
+            # wait: the frames already handed over are flushed by the owner.
+            if not self._publisher.publish(
+                message, self._stop, max_in_flight=self._options.max_in_flight
+            ):
                 self._counters.add("failed")
                 continue
             self._counters.add("published")
