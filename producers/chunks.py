@@ -27,7 +27,15 @@ from producers.frames import SourceFrame
 from producers.jpeg import EncodeError
 from schemas.video_chunks import VideoChunk
 
-__all__ = ["CODEC", "CONTAINER", "ChunkPlan", "EncodedChunk", "chunk_message", "encode_chunks"]
+__all__ = [
+    "CODEC",
+    "CONTAINER",
+    "ChunkPlan",
+    "ChunkWriter",
+    "EncodedChunk",
+    "chunk_message",
+    "encode_chunks",
+]
 
 CONTAINER: Final = "mpegts"
 CODEC: Final = "h264"
@@ -66,7 +74,7 @@ def _even(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     return image[: h - h % 2, : w - w % 2]
 
 
-class _ChunkWriter:
+class ChunkWriter:
     """One chunk being written: an MPEG-TS container in memory around an x264 encoder."""
 
     def __init__(self, number: int, first: SourceFrame, fps: float, plan: ChunkPlan) -> None:
@@ -130,7 +138,7 @@ def encode_chunks(
     if fps <= 0:
         raise ValueError("fps must be > 0")
     per_chunk = max(1, round(plan.seconds * fps))
-    writer: _ChunkWriter | None = None
+    writer: ChunkWriter | None = None
     number = 0
     iterator = iter(frames)
     while True:
@@ -146,7 +154,7 @@ def encode_chunks(
             yield writer.close(is_last=False)
             writer = None
         if writer is None:
-            writer = _ChunkWriter(number, frame, fps, plan)
+            writer = ChunkWriter(number, frame, fps, plan)
             number += 1
         writer.add(frame.image)
         if frame.is_last:

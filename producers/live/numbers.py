@@ -15,7 +15,12 @@ __all__ = ["FrameNumbers"]
 
 
 class FrameNumbers:
-    """Hands out increasing frame numbers; ``reserve(count)`` returns the first of a block."""
+    """Hands out increasing frame numbers; ``reserve(count)`` returns the first of a block.
+
+    A run of numbers that does not fit in the rest of the current block continues into the
+    next block when that block adjoins it (it does, unless another producer reserved in
+    between), so a chunk's frames always get consecutive numbers.
+    """
 
     def __init__(self, reserve: Callable[[int], int], block: int = 1000) -> None:
         if block < 1:
@@ -27,14 +32,23 @@ class FrameNumbers:
         self._used: int | None = None
 
     def next(self) -> int:
-        if self._next > self._end:
-            first = self._reserve(self._block)
+        return self.take(1)
+
+    def take(self, count: int) -> int:
+        """The first of ``count`` consecutive numbers: one frame's, or a video chunk's."""
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        while self._next + count - 1 > self._end:
+            size = max(self._block, count)
+            first = self._reserve(size)
             if first < self._next:
                 raise RuntimeError(f"reserved block starts at {first}, below {self._next}")
-            self._next, self._end = first, first + self._block - 1
+            if first != self._end + 1:  # not adjoining: the rest of the old block is a gap
+                self._next = first
+            self._end = first + size - 1
         number = self._next
-        self._next += 1
-        self._used = number
+        self._next += count
+        self._used = self._next - 1
         return number
 
     @property

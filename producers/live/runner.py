@@ -22,11 +22,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from producers.chunks import ChunkPlan
 from producers.live.backoff import BackoffPolicy
 from producers.live.figures import LiveFigures, RateMeter, StreamState
 from producers.live.numbers import FrameNumbers
 from producers.live.stream import LiveOptions, LiveStream
-from producers.publisher import DeliveryError, FramePublisher, frame_limit
+from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
 from producers.sources.live import LiveSource
 from visiontrack import repository
 from visiontrack.db import session_scope
@@ -90,7 +91,7 @@ class LiveProducer:
 
     def _config(self, spec: LiveSpec) -> dict[str, Any]:
         o = self._options
-        return {
+        config: dict[str, Any] = {
             "kind": spec.kind,
             "live": True,
             "target_fps": o.target_fps,
@@ -100,7 +101,15 @@ class LiveProducer:
             "frame_max_bytes": o.frame_max_bytes,
             "reconnect_initial_s": o.reconnect.initial_s,
             "reconnect_max_s": o.reconnect.max_s,
+            "messages": "frames" if o.chunks is None else "video-chunks",
         }
+        if o.chunks is not None:
+            config |= {
+                "chunk_seconds": o.chunks.seconds,
+                "chunk_max_bytes": o.chunks.max_bytes,
+                "chunk_crf": o.chunks.crf,
+            }
+        return config
 
     def _reserver(self, stream_id: str) -> Callable[[int], int]:
         def reserve(count: int) -> int:
@@ -258,8 +267,11 @@ class LiveProducer:
         return code
 
 
-def live_options(settings: Settings, *, target_fps: float | None = None) -> LiveOptions:
-    """Live options from the process settings."""
+def live_options(
+    settings: Settings, *, target_fps: float | None = None, chunks: bool = False
+) -> LiveOptions:
+    """Live options from the process settings; ``chunks`` sends H.264 chunks, not JPEG."""
+    plan = ChunkPlan(settings.chunk_seconds, settings.chunk_max_bytes, settings.chunk_crf)
     return LiveOptions(
         target_fps=target_fps,
         queue_frames=settings.live_queue_frames,
@@ -271,6 +283,8 @@ def live_options(settings: Settings, *, target_fps: float | None = None) -> Live
             max(settings.live_reconnect_max_s, settings.live_reconnect_initial_s),
         ),
         report_interval_s=settings.live_status_interval_s,
+        chunks=plan if chunks else None,
+        chunk_limit=settings.message_max_bytes - RECORD_OVERHEAD,
     )
 
 
@@ -282,15 +296,20 @@ def run_live(
     stop: threading.Event,
     *,
     target_fps: float | None = None,
+    chunks: bool = False,
     on_tick: Callable[[Sequence[StreamStatus]], None] | None = None,
 ) -> int:
-    """Publish ``specs`` with one shared publisher until ``stop`` is set; the exit code."""
-    publisher = FramePublisher(bootstrap, settings.topics.frames, settings.message_max_bytes)
+    """Publish ``specs`` with one shared publisher until ``stop`` is set; the exit code.
+
+    Frames go to the ``frames`` topic as JPEG, or with ``chunks`` to ``video-chunks``.
+    """
+    topic = settings.topics.video_chunks if chunks else settings.topics.frames
+    publisher = FramePublisher(bootstrap, topic, settings.message_max_bytes)
     producer = LiveProducer(
         sessions,
         publisher,
         specs,
-        live_options(settings, target_fps=target_fps),
+        live_options(settings, target_fps=target_fps, chunks=chunks),
         status_interval_s=settings.live_status_interval_s,
     )
     return producer.run(stop, on_tick)

@@ -5,13 +5,16 @@ frames), keeps those the :class:`~producers.live.throttle.Throttle` admits and p
 a :class:`~producers.live.latest.DropOldestQueue`; when publishing falls behind the oldest
 frame is dropped, counted, and reported at most every few seconds. When the source fails
 to open or read, it is reopened after a backoff delay with full jitter, reset once frames
-flow again. Setting the stop event ends both threads: capture stops, publishing drains the
-queue, and the process's publisher flushes afterwards.
+flow again. Publishing sends each frame as JPEG or, with ``LiveOptions.chunks``, feeds a
+:class:`~producers.live.chunker.LiveChunker` and sends the H.264 chunks it closes. Setting
+the stop event ends both threads: capture stops, publishing drains the queue (and sends the
+open chunk), and the process's publisher flushes afterwards.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -20,8 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from producers.chunks import ChunkPlan, chunk_message
 from producers.frames import EncodeError, encode_image
 from producers.live.backoff import Backoff, BackoffPolicy
+from producers.live.chunker import LiveChunk, LiveChunker
 from producers.live.figures import DropReport, LiveCounters, LiveFigures, StreamState
 from producers.live.latest import DropOldestQueue
 from producers.live.numbers import FrameNumbers
@@ -29,12 +34,15 @@ from producers.live.throttle import Throttle
 from producers.publisher import FramePublisher
 from producers.sources.live import LiveCapture, LiveSource
 from producers.video_file import SourceError
+from schemas.frames import FrameMessage
+from schemas.video_chunks import VideoChunk
 
 __all__ = ["Captured", "LiveOptions", "LiveStream"]
 
 log = logging.getLogger(__name__)
 
 _GET_TIMEOUT_S = 0.5
+DEFAULT_CHUNK_FPS = 30.0  # the encoder's nominal rate when no target rate is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +56,8 @@ class LiveOptions:
     frame_max_bytes: int | None = None
     reconnect: BackoffPolicy = field(default_factory=BackoffPolicy)
     report_interval_s: float = 5.0  # at most one drop warning per interval
+    chunks: ChunkPlan | None = None  # None: JPEG frames; else H.264 chunks cut by this plan
+    chunk_limit: int | None = None  # the most bytes a chunk message may take
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +95,14 @@ class LiveStream:
             threading.Thread(target=self._guard(self._publish), name=f"publish-{stream_id}"),
         ]
         self.error: BaseException | None = None
+        self._resized_reported = False
+        # A chunk holds many frames: bound chunks in flight to about as many frames.
+        plan = options.chunks
+        self._max_in_flight = (
+            options.max_in_flight
+            if plan is None
+            else 1 + math.ceil(options.max_in_flight / (plan.seconds * self._nominal_fps))
+        )
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -202,44 +220,87 @@ class LiveStream:
     # Publish --------------------------------------------------------------------------
 
     def _publish(self) -> None:
-        resized_reported = False
+        plan = self._options.chunks
+        chunker = None if plan is None else LiveChunker(plan, self._nominal_fps)
         while not self._queue.finished:
             item = self._queue.get(_GET_TIMEOUT_S)
             if item is None:
                 continue
-            number = self.numbers.next()
-            try:
-                message = encode_image(
-                    item.image,
-                    stream_id=self.stream_id,
-                    frame_no=number,
-                    source=self.source.description,
-                    jpeg_quality=self._options.jpeg_quality,
-                    max_bytes=self._options.frame_max_bytes,
-                    captured_at=item.captured_at,
-                )
-            except EncodeError as exc:
-                self._counters.add("failed")
-                log.error("frame not sent: %s", exc, extra=self._extra)
+            if chunker is None:
+                self._publish_frame(item)
                 continue
-            if not resized_reported and message.width != item.image.shape[1]:
-                resized_reported = True
-                log.warning(
-                    "frames of %dx%d are over %s bytes: sent scaled down to %dx%d",
-                    item.image.shape[1],
-                    item.image.shape[0],
-                    self._options.frame_max_bytes,
-                    message.width,
-                    message.height,
-                    extra=self._extra,
-                )
-            # A slow or absent broker holds this thread here, so capture drops the oldest
-            # frames instead of librdkafka buffering stale ones. Stop interrupts only this
-            # wait: the frames already handed over are flushed by the owner.
-            if not self._publisher.publish(
-                message, self._stop, max_in_flight=self._options.max_in_flight
-            ):
-                self._counters.add("failed")
-                continue
-            self._counters.add("published")
-            self._counters.update(last_frame_at=item.captured_at)
+            for chunk in chunker.add(item.image, item.captured_at):
+                self._publish_chunk(chunk)
+        last = None if chunker is None else chunker.flush()
+        if last is not None:
+            self._publish_chunk(last)
+
+    @property
+    def _nominal_fps(self) -> float:
+        return self._options.target_fps or DEFAULT_CHUNK_FPS
+
+    def _publish_frame(self, item: Captured) -> None:
+        number = self.numbers.next()
+        try:
+            message = encode_image(
+                item.image,
+                stream_id=self.stream_id,
+                frame_no=number,
+                source=self.source.description,
+                jpeg_quality=self._options.jpeg_quality,
+                max_bytes=self._options.frame_max_bytes,
+                captured_at=item.captured_at,
+            )
+        except EncodeError as exc:
+            self._counters.add("failed")
+            log.error("frame not sent: %s", exc, extra=self._extra)
+            return
+        if not self._resized_reported and message.width != item.image.shape[1]:
+            self._resized_reported = True
+            log.warning(
+                "frames of %dx%d are over %s bytes: sent scaled down to %dx%d",
+                item.image.shape[1],
+                item.image.shape[0],
+                self._options.frame_max_bytes,
+                message.width,
+                message.height,
+                extra=self._extra,
+            )
+        self._send(message, frames=1, last_captured_at=item.captured_at)
+
+    def _publish_chunk(self, live: LiveChunk) -> None:
+        chunk = live.chunk
+        first = self.numbers.take(chunk.frame_count)
+        message = chunk_message(
+            chunk,
+            stream_id=self.stream_id,
+            first_frame_no=first - chunk.first_index,
+            fps=live.fps,
+            job_id=None,
+        )
+        size = len(message.to_bytes())
+        if self._options.chunk_limit is not None and size > self._options.chunk_limit:
+            self._counters.add("failed", chunk.frame_count)
+            log.error(
+                "chunk of frames %d-%d not sent: %d bytes, over the %d a message may "
+                "(lower VISIONTRACK_CHUNK_MAX_BYTES or VISIONTRACK_CHUNK_SECONDS)",
+                first,
+                first + chunk.frame_count - 1,
+                size,
+                self._options.chunk_limit,
+                extra=self._extra,
+            )
+            return
+        self._send(message, frames=chunk.frame_count, last_captured_at=live.last_captured_at)
+
+    def _send(
+        self, message: FrameMessage | VideoChunk, frames: int, last_captured_at: float
+    ) -> None:
+        # A slow or absent broker holds this thread here, so capture drops the oldest
+        # frames instead of librdkafka buffering stale ones. Stop interrupts only this
+        # wait: the messages already handed over are flushed by the owner.
+        if not self._publisher.publish(message, self._stop, max_in_flight=self._max_in_flight):
+            self._counters.add("failed", frames)
+            return
+        self._counters.add("published", frames)
+        self._counters.update(last_frame_at=last_captured_at)

@@ -14,16 +14,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import Consumer
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.services import ApiServices
 from infra.broker import BundledBroker
+from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.runner import LiveSpec, run_live
 from producers.sources.camera import parse_camera
 from producers.sources.opencv import OpenCVSource
 from schemas.frames import FrameMessage
+from schemas.video_chunks import VideoChunk
+from tests.kafka_reading import earliest_consumer
 from tests.producers.broker_helpers import frame_reader, prepared
 from tests.producers.mjpeg_server import COLORS, MjpegCamera, color_of
 from tests.producers.rtsp_server import RtspCamera
@@ -262,3 +266,58 @@ def test_a_stalled_broker_makes_a_live_stream_drop_its_oldest_frames_not_fall_be
         # the camera sent ~90 frames during the stall; all but a handful were dropped
         assert stream.frames_dropped >= 0.5 * stall_s * camera.fps, stream.frames_dropped
         assert stream.config["max_in_flight"] == 2
+
+
+def _read_chunks(consumer: Consumer, until: Callable[[list[VideoChunk]], bool]) -> list[VideoChunk]:
+    chunks: list[VideoChunk] = []
+    deadline = time.monotonic() + 90
+    while not until(chunks) and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None or msg.error() is not None:
+            continue
+        value = msg.value()
+        assert value is not None and msg.key() == b"door"
+        chunks.append(VideoChunk.from_bytes(value))
+    return chunks
+
+
+def test_a_camera_can_send_video_chunks_cut_by_capture_time(
+    make_settings: Callable[..., Settings], broker: BundledBroker
+) -> None:
+    settings = make_settings(
+        kafka_bootstrap_servers=broker.bootstrap_servers, chunk_seconds=0.5, **LIVE_SETTINGS
+    )
+    sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    consumer = earliest_consumer(broker.bootstrap_servers, settings.topics.video_chunks)
+    try:
+        with MjpegCamera(fps=20.0, cut_after=None) as camera:
+            with Running(settings, sessions, camera.url, chunks=True):
+                _read_chunks(consumer, lambda cs: len(cs) >= 4)
+            # everything, the chunk open at the stop included, read from the start again
+            consumer.close()
+            consumer = earliest_consumer(broker.bootstrap_servers, settings.topics.video_chunks)
+            with session_scope(sessions) as s:
+                stream = repository.get_stream(s, "door")
+                assert stream is not None
+                last, config = stream.last_frame_no, stream.config
+            chunks = _read_chunks(
+                consumer, lambda cs: bool(cs) and cs[-1].first_frame_no + cs[-1].frame_count > last
+            )
+    finally:
+        consumer.close()
+
+    assert config["messages"] == "video-chunks" and config["chunk_seconds"] == 0.5
+    assert [c.chunk_no for c in chunks] == list(range(len(chunks)))
+    assert [c.first_frame_no for c in chunks] == [
+        sum(c.frame_count for c in chunks[:i]) for i in range(len(chunks))
+    ]
+    # nothing lost at the stop: the numbers handed out end with the last chunk's frames
+    assert chunks[-1].first_frame_no + chunks[-1].frame_count == last + 1
+    assert all(c.job_id is None and c.total_frames is None for c in chunks)
+    full = chunks[:-1]  # closed by time; the last one by the stop
+    assert all(c.frame_count <= 0.5 * camera.fps + 1 for c in full)
+    assert all(12.0 <= c.fps <= 25.0 for c in full), [c.fps for c in full]
+    assert all(0.45 <= b.captured_at - a.captured_at <= 0.7 for a, b in itertools.pairwise(full))
+    decoded = [f for c in chunks for f in decode_chunk(c)]
+    assert [f.frame_no for f in decoded] == list(range(last + 1))
+    assert all(tuple(int(v) > 127 for v in f.image[2, 2]) == (True, False, False) for f in decoded)

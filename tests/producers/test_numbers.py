@@ -59,3 +59,23 @@ def test_a_block_below_the_numbers_already_used_is_refused() -> None:
     numbers.next()
     with pytest.raises(RuntimeError, match="below"):
         numbers.next()
+
+
+def test_a_run_of_numbers_is_consecutive_across_blocks() -> None:
+    ledger = Ledger(last=9)
+    numbers = FrameNumbers(ledger.reserve, block=4)
+    assert numbers.take(3) == 10  # 10..12 of block 10..13
+    assert numbers.take(3) == 13  # 13, then the adjoining block 14..17
+    assert numbers.take(9) == 16  # a run longer than a block reserves what it needs
+    assert (numbers.last_used, ledger.calls) == (24, [4, 4, 9])
+
+
+def test_a_run_skips_the_rest_of_a_block_when_the_next_does_not_adjoin() -> None:
+    ledger = Ledger(last=-1)
+    numbers = FrameNumbers(ledger.reserve, block=4)
+    assert numbers.take(2) == 0
+    ledger.last = 99  # another producer reserved 4..99
+    assert numbers.take(3) == 100
+    assert numbers.next() == 103
+    with pytest.raises(ValueError):
+        numbers.take(0)

@@ -181,6 +181,7 @@ def cmd_produce_camera(settings: Settings, args: argparse.Namespace) -> int:
                 specs,
                 stop,
                 target_fps=args.fps,
+                chunks=args.chunks,
                 on_tick=on_tick,
             )
     finally:
@@ -234,3 +235,8 @@ def register(sub: Any, add: Add) -> None:
     pc.add_argument("--stream-id", help="the stream id of a single source")
     pc.add_argument("--fps", type=_positive, help="publish at most this many frames per second")
     pc.add_argument("--quiet", action="store_true", help="no status line")
+    pc.add_argument(
+        "--chunks",
+        action="store_true",
+        help=CHUNKS_HELP + ", cut by capture time (frames leave up to a chunk late)",
+    )
