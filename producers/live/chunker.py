@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from producers.chunks import ChunkPlan, ChunkWriter, EncodedChunk
 from producers.frames import SourceFrame
+from producers.jpeg import EncodeError
 
 __all__ = ["LiveChunk", "LiveChunker"]
 
@@ -42,7 +43,12 @@ class LiveChunker:
         self._frames = 0
 
     def add(self, image: npt.NDArray[np.uint8], captured_at: float) -> list[LiveChunk]:
-        """Add a frame; returns the chunks it closed (none, one, or the previous and its own)."""
+        """Add a frame; returns the chunks it closed (none, one, or the previous and its own).
+
+        Raises :class:`EncodeError`, with nothing changed, for a frame too small to encode.
+        """
+        if min(image.shape[:2]) < 2:
+            raise EncodeError(f"a {image.shape[1]}x{image.shape[0]} frame is too small for video")
         closed = []
         writer = self._writer
         if writer is not None and (

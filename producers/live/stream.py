@@ -229,7 +229,13 @@ class LiveStream:
             if chunker is None:
                 self._publish_frame(item)
                 continue
-            for chunk in chunker.add(item.image, item.captured_at):
+            try:
+                closed = chunker.add(item.image, item.captured_at)
+            except EncodeError as exc:
+                self._counters.add("failed")
+                log.error("frame not sent: %s", exc, extra=self._extra)
+                continue
+            for chunk in closed:
                 self._publish_chunk(chunk)
         last = None if chunker is None else chunker.flush()
         if last is not None:

@@ -7,6 +7,7 @@ import pytest
 
 from processors.pipeline.chunk_decoder import DecodedFrame, decode_chunk
 from producers.chunks import ChunkPlan, chunk_message
+from producers.jpeg import EncodeError
 from producers.live.chunker import LiveChunk, LiveChunker
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.scene import SceneGenerator
@@ -66,6 +67,17 @@ def test_chunks_are_cut_by_size_and_when_the_frame_size_changes() -> None:
     assert len(chunks) >= 3 and sum(sizes) == 33 and sizes[-1] == 3
     # a chunk is closed right after the frame that took it over the limit
     assert all(len(c.chunk.data) < 16 * 1024 + 12_000 for c in chunks)
+
+
+def test_a_frame_too_small_is_refused_without_losing_the_open_chunk() -> None:
+    chunker = LiveChunker(ChunkPlan(seconds=10.0), nominal_fps=15.0)
+    images = _scene(3)
+    for i, image in enumerate(images):
+        assert chunker.add(image, i / 15) == []
+    with pytest.raises(EncodeError, match="too small"):
+        chunker.add(np.zeros((1, 64, 3), np.uint8), 0.3)
+    last = chunker.flush()
+    assert last is not None and last.chunk.frame_count == 3
 
 
 def test_flush_without_frames_gives_nothing_and_bad_rates_are_refused() -> None:
