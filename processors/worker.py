@@ -12,6 +12,7 @@ from processors.detection.detector import (
     load_yolo,
     resolve_model_ref,
 )
+from processors.detection.export import DetectorBackend, backend_of, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameProcessor
 from processors.tracking.embedder import load_embedder
@@ -30,10 +31,22 @@ def build_processor(settings: Settings) -> FrameProcessor:
     defaults = detection_defaults(model)
     if defaults is UNTRAINED_DEFAULTS:
         log.warning("model %s has random weights: detections are for plumbing only", model)
+    runnable = exported_detector(
+        model,
+        DetectorBackend(settings.detector_backend),
+        settings.data_dir / "models",
+        settings.model_imgsz,
+    )
+    log.info(
+        "detector %s (%s backend)",
+        runnable.ref,
+        backend_of(runnable.ref).value,
+        extra={"imgsz": runnable.imgsz},
+    )
     detector = YoloDetector(
-        load_yolo(model),
+        load_yolo(runnable.ref),
         confidence=settings.model_confidence or defaults.confidence,
-        imgsz=settings.model_imgsz,
+        imgsz=runnable.imgsz,
         max_detections=settings.model_max_detections or defaults.max_detections,
         device=settings.device,
     )

@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
 
     model: str | None = None  # unset: the bundled sample detector
+    # torch runs .pt weights as they are; onnx / openvino run an export of them, made once
+    # under <data dir>/models (or VISIONTRACK_MODEL names an export directly).
+    detector_backend: Literal["torch", "onnx", "openvino"] = "torch"
     model_confidence: float | None = Field(default=None, gt=0.0, le=1.0)
     model_imgsz: int | None = Field(default=None, ge=32, le=4096)  # unset: the model's own
     model_max_detections: int | None = Field(default=None, ge=1, le=1000)

@@ -109,6 +109,24 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     return run_demo(settings, plan)
 
 
+def cmd_model_export(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.detection.detector import resolve_model_ref
+    from processors.detection.export import DetectorBackend, export_detector
+    from processors.detection.ultralytics_env import configure_ultralytics
+
+    configure_ultralytics(settings.data_dir / "ultralytics")
+    ref = resolve_model_ref(args.model or settings.model)
+    models = settings.data_dir / "models"
+    imgsz = args.imgsz or settings.model_imgsz
+    path = export_detector(ref, DetectorBackend(args.format), args.out or models, imgsz)
+    out(f"exported {ref} to {path}")
+    if path.parent.resolve() == models.resolve() and not args.model:
+        out(f"the worker runs it with VISIONTRACK_DETECTOR_BACKEND={args.format}")
+    else:
+        out(f"run it with VISIONTRACK_MODEL={path} VISIONTRACK_DETECTOR_BACKEND={args.format}")
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     demo = add("demo", cmd_demo, "run sample streams through the stack and keep serving")
     demo.add_argument("--video", type=Path, default=None, help="default: bikes.mp4")
@@ -145,6 +163,14 @@ def register(sub: Any, add: Add) -> None:
     reid.add_argument("--epochs", type=int)
     reid.add_argument("--seed", type=int, help="training seed")
     reid.add_argument("--out", type=Path, default=None, help="default: the bundled weights")
+
+    export = add(
+        "export", cmd_model_export, "export the detector for ONNX Runtime or OpenVINO", model
+    )
+    export.add_argument("--format", choices=("onnx", "openvino"), required=True)
+    export.add_argument("--model", help=".pt weights (default: VISIONTRACK_MODEL or the sample)")
+    export.add_argument("--imgsz", type=int, help="input size (default: the trained size)")
+    export.add_argument("--out", type=Path, default=None, help="default: <data dir>/models")
 
     evals = sub.add_parser("eval", help="accuracy").add_subparsers(dest="eval", required=True)
     ev = add("tracking", cmd_eval_tracking, "score detection and tracking on scenes", evals)

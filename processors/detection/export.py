@@ -1,0 +1,185 @@
+"""Detector backends: YOLO weights exported by Ultralytics to ONNX Runtime or OpenVINO.
+
+``VISIONTRACK_DETECTOR_BACKEND`` picks how the worker runs the detector. With ``onnx`` or
+``openvino`` and ``.pt`` weights, the worker uses an export of those weights kept under
+``<data dir>/models``, made once (seconds) and remade when the weights change: a card next to
+each export records the weights' SHA-256. ``visiontrack model export`` makes one ahead of
+time, for images that must not export at start-up. A model setting that already names an
+export (``.onnx``, ``*_openvino_model/``) is used as it is.
+
+Exports take a dynamic batch dimension, so frames of several streams are detected in one
+call, at a fixed square input size: the size the weights were trained at unless given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from processors.detection.detector import ModelError, load_yolo
+
+__all__ = [
+    "DetectorBackend",
+    "ExportCard",
+    "RunnableModel",
+    "backend_of",
+    "export_detector",
+    "export_path",
+    "exported_detector",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IMGSZ = 640
+_OPENVINO_SUFFIX = "_openvino_model"  # how Ultralytics recognises an OpenVINO directory
+
+
+class DetectorBackend(StrEnum):
+    TORCH = "torch"
+    ONNX = "onnx"
+    OPENVINO = "openvino"
+
+
+def backend_of(ref: str) -> DetectorBackend:
+    """The backend a model reference is run with, from its name."""
+    name = ref.rstrip("/")
+    if name.endswith(".onnx"):
+        return DetectorBackend.ONNX
+    if name.endswith(_OPENVINO_SUFFIX):
+        return DetectorBackend.OPENVINO
+    return DetectorBackend.TORCH
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCard:
+    """What an export was made from and how; stored as ``<export>.json``."""
+
+    source: str
+    source_sha256: str
+    backend: str
+    imgsz: int
+    dynamic_batch: bool
+    ultralytics: str
+    duration_s: float
+
+
+def export_path(source: Path, backend: DetectorBackend, imgsz: int, out_dir: Path) -> Path:
+    """Where the export of ``source`` for ``backend`` at ``imgsz`` lives."""
+    if backend is DetectorBackend.TORCH:
+        raise ValueError("torch weights are not exported")
+    stem = f"{source.stem}-{imgsz}"
+    return out_dir / (
+        f"{stem}.onnx" if backend is DetectorBackend.ONNX else stem + _OPENVINO_SUFFIX
+    )
+
+
+def _card_path(export: Path) -> Path:
+    return export.with_name(export.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _trained_imgsz(source: Path) -> int:
+    imgsz = load_yolo(str(source)).overrides.get("imgsz", DEFAULT_IMGSZ)
+    return int(imgsz[0] if isinstance(imgsz, list | tuple) else imgsz)
+
+
+def _torch_source(ref: str) -> Path:
+    source = Path(ref)
+    if source.suffix != ".pt" or not source.is_file():
+        raise ModelError(
+            f"only local .pt weights can be exported, not {ref!r} (setting VISIONTRACK_MODEL)"
+        )
+    return source
+
+
+def export_detector(
+    ref: str, backend: DetectorBackend, out_dir: Path, imgsz: int | None = None
+) -> Path:
+    """Export the ``.pt`` weights ``ref`` for ``backend``; returns the export's path.
+
+    The export is written beside a copy of the weights in a scratch directory (Ultralytics
+    writes next to its input) and moved into ``out_dir`` with its card, replacing an older one.
+    """
+    from ultralytics import __version__ as ultralytics_version
+
+    source = _torch_source(ref)
+    size = imgsz or _trained_imgsz(source)
+    target = export_path(source, backend, size, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".export-") as scratch:
+        copy = Path(scratch) / f"{target.stem.removesuffix(_OPENVINO_SUFFIX)}.pt"
+        shutil.copyfile(source, copy)
+        options: dict[str, object] = {"imgsz": size, "dynamic": True, "device": "cpu"}
+        if backend is DetectorBackend.ONNX:
+            options["simplify"] = True
+        try:
+            made = Path(str(load_yolo(str(copy)).export(format=backend.value, **options)))
+        except Exception as exc:  # Ultralytics raises many types from its exporters
+            raise ModelError(f"exporting {ref} to {backend.value} failed: {exc}") from exc
+        if target.is_dir():
+            shutil.rmtree(target)
+        target.unlink(missing_ok=True)
+        shutil.move(made, target)
+    card = ExportCard(
+        source=str(source.resolve()),
+        source_sha256=_sha256(source),
+        backend=backend.value,
+        imgsz=size,
+        dynamic_batch=True,
+        ultralytics=ultralytics_version,
+        duration_s=round(time.perf_counter() - started, 2),
+    )
+    _card_path(target).write_text(json.dumps(asdict(card), indent=2) + "\n")
+    log.info(
+        "exported %s to %s in %.1fs", source, target, card.duration_s, extra={"backend": backend}
+    )
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class RunnableModel:
+    """A model reference to load and the input size to run it at (None: its own)."""
+
+    ref: str
+    imgsz: int | None
+
+
+def exported_detector(
+    ref: str, backend: DetectorBackend, out_dir: Path, imgsz: int | None = None
+) -> RunnableModel:
+    """What to run for ``backend``: ``ref`` itself when it already is one, else the export of
+    ``ref`` in ``out_dir``, made (or remade, if the weights changed) at ``imgsz`` or the
+    size the weights were trained at."""
+    have = backend_of(ref)
+    if have is backend:
+        return RunnableModel(ref, imgsz)
+    if have is not DetectorBackend.TORCH:
+        raise ModelError(
+            f"model {ref!r} is a {have.value} export but VISIONTRACK_DETECTOR_BACKEND is "
+            f"{backend.value}: point VISIONTRACK_MODEL at .pt weights or change the backend"
+        )
+    source = _torch_source(ref)
+    size = imgsz or _trained_imgsz(source)
+    target = export_path(source, backend, size, out_dir)
+    card = _card_path(target)
+    if target.exists() and card.is_file():
+        recorded = json.loads(card.read_text()).get("source_sha256")
+        if recorded == _sha256(source):
+            return RunnableModel(str(target), size)
+        log.info("weights %s changed since %s was exported: exporting again", source, target)
+    return RunnableModel(str(export_detector(ref, backend, out_dir, size)), size)

@@ -1,0 +1,155 @@
+"""Detector backends: the sample weights exported to ONNX and OpenVINO detect like torch."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from processors.detection.detector import (
+    Detections,
+    ModelError,
+    YoloDetector,
+    load_yolo,
+    resolve_model_ref,
+)
+from processors.detection.export import (
+    DetectorBackend,
+    RunnableModel,
+    backend_of,
+    export_path,
+    exported_detector,
+)
+from processors.detection.ultralytics_env import configure_ultralytics
+from producers.synthetic.config import SceneConfig
+from producers.synthetic.scene import SceneGenerator
+
+SAMPLE = resolve_model_ref(None)
+EXPORTED = (DetectorBackend.ONNX, DetectorBackend.OPENVINO)
+
+
+def test_the_backend_follows_from_the_model_reference() -> None:
+    assert backend_of("weights/best.pt") is DetectorBackend.TORCH
+    assert backend_of("yolov8n.yaml") is DetectorBackend.TORCH
+    assert backend_of("/m/best-416.onnx") is DetectorBackend.ONNX
+    assert backend_of("/m/best-416_openvino_model/") is DetectorBackend.OPENVINO
+    source = Path("/w/best.pt")
+    assert export_path(source, DetectorBackend.ONNX, 416, Path("/o")) == Path("/o/best-416.onnx")
+    assert export_path(source, DetectorBackend.OPENVINO, 320, Path("/o")).name == (
+        "best-320_openvino_model"
+    )
+    with pytest.raises(ValueError):
+        export_path(source, DetectorBackend.TORCH, 416, Path("/o"))
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    configure_ultralytics(tmp_path_factory.mktemp("ultralytics"))
+    yield tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="module")
+def frames() -> list[np.ndarray]:
+    config = SceneConfig(width=640, height=480, num_frames=3)
+    return [f.image for f in SceneGenerator(21, config).frames()]
+
+
+def _detect(ref: str, imgsz: int | None, frames: list[np.ndarray]) -> list[Detections]:
+    detector = YoloDetector(
+        load_yolo(ref), confidence=0.25, imgsz=imgsz, max_detections=100, device="cpu"
+    )
+    return detector.detect(frames)  # all frames in one batch
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box of ``a`` (N, 4) with every box of ``b`` (M, 4)."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    return np.asarray(inter / (area_a[:, None] + area_b[None, :] - inter))
+
+
+@pytest.mark.parametrize("backend", EXPORTED, ids=lambda b: b.value)
+def test_an_export_detects_what_the_torch_weights_detect(
+    backend: DetectorBackend, models: Path, frames: list[np.ndarray]
+) -> None:
+    runnable = exported_detector(SAMPLE, backend, models)
+    assert backend_of(runnable.ref) is backend and runnable.imgsz == 416  # the trained size
+    card = json.loads(Path(runnable.ref + ".json").read_text())
+    assert (card["backend"], card["imgsz"], card["dynamic_batch"]) == (backend.value, 416, True)
+
+    reference = _detect(SAMPLE, 416, frames)
+    exported = _detect(runnable.ref, runnable.imgsz, frames)
+    assert sum(len(d) for d in reference) >= 20
+    for ref, got in zip(reference, exported, strict=True):
+        confident = ref.scores >= 0.35  # boxes near the threshold may come and go (bf16)
+        iou = _iou(ref.xyxy[confident], got.xyxy)
+        assert (iou.max(axis=1) >= 0.9).all(), iou.max(axis=1)
+        assert abs(len(ref) - len(got)) <= 1
+
+
+@pytest.mark.parametrize("backend", EXPORTED, ids=lambda b: b.value)
+def test_an_export_is_reused_until_the_weights_change(
+    backend: DetectorBackend, models: Path
+) -> None:
+    first = exported_detector(SAMPLE, backend, models)
+    made = Path(first.ref).stat().st_mtime_ns
+    assert exported_detector(SAMPLE, backend, models) == first
+    assert Path(first.ref).stat().st_mtime_ns == made  # not exported again
+
+    card = Path(first.ref + ".json")
+    card.write_text(json.dumps(json.loads(card.read_text()) | {"source_sha256": "0" * 64}))
+    assert exported_detector(SAMPLE, backend, models) == first
+    assert Path(first.ref).stat().st_mtime_ns != made  # weights "changed": made again
+
+
+def test_exports_and_backends_that_do_not_fit_are_refused(models: Path) -> None:
+    with pytest.raises(ModelError, match="VISIONTRACK_DETECTOR_BACKEND is openvino"):
+        exported_detector("/m/best-416.onnx", DetectorBackend.OPENVINO, models)
+    with pytest.raises(ModelError, match=r"only local \.pt weights"):
+        exported_detector("yolov8n.yaml", DetectorBackend.ONNX, models)
+    onnx = RunnableModel("/m/best-416.onnx", None)
+    assert exported_detector(onnx.ref, DetectorBackend.ONNX, models) == onnx
+
+
+def test_the_cli_exports_and_says_how_to_run_it(tmp_path: Path) -> None:
+    env = os.environ | {"VISIONTRACK_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "visiontrack.cli", "model", "export", "--format", "onnx"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    made = tmp_path / "models" / "visiontrack-sample-yolov8n-416.onnx"
+    assert made.is_file() and made.with_name(made.name + ".json").is_file()
+    assert "VISIONTRACK_DETECTOR_BACKEND=onnx" in done.stdout
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "visiontrack.cli",
+            "model",
+            "export",
+            "--format",
+            "onnx",
+            "--model",
+            str(tmp_path / "missing.pt"),
+        ],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 1 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
