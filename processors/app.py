@@ -119,22 +119,42 @@ def create_app(
     @app.agent(frames_topic, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
-        async for event in stream.events():
-            if (frame := await intake.read(event, FrameMessage)) is None:
+        # take_events is on faust.Stream, the class of every agent stream, not on StreamT.
+        assert isinstance(stream, faust.Stream)
+        batches = stream.take_events(settings.batch_max_frames, settings.batch_max_wait_s)
+        async for events in batches:
+            fresh: list[tuple[Any, FrameMessage]] = []
+            newest: dict[str, int] = {}  # a stream's newest frame in this batch
+            for event in events:
+                if (frame := await intake.read(event, FrameMessage)) is None:
+                    continue
+                last = newest.get(frame.stream_id, applied.get(frame.stream_id, -1))
+                if frame.frame_no <= last:
+                    log.debug(
+                        "skipping frame already applied",
+                        extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
+                    )
+                    continue
+                newest[frame.stream_id] = frame.frame_no
+                fresh.append((event, frame))
+            if not fresh:
                 continue
-            if frame.frame_no <= applied.get(frame.stream_id, -1):
-                log.debug(
-                    "skipping frame already applied",
-                    extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
-                )
-                continue
-            try:
-                result = await loop.run_in_executor(executor, processor.process, frame)
-            except FrameDecodeError as exc:
-                await intake.reject(event, "decode-frame", str(exc), frame.stream_id)
-                continue
-            await tracks_topic.send(key=frame.stream_id.encode(), value=result.to_bytes())
-            applied[frame.stream_id] = frame.frame_no
+            frames = [frame for _, frame in fresh]
+            results = await loop.run_in_executor(executor, processor.process_messages, frames)
+            last_event: dict[str, Any] = {}
+            for (event, frame), result in zip(fresh, results, strict=True):
+                last_event[frame.stream_id] = event
+                if isinstance(result, FrameDecodeError):
+                    await intake.reject(event, "decode-frame", str(result), frame.stream_id)
+                    continue
+                await tracks_topic.send(key=frame.stream_id.encode(), value=result.to_bytes())
+            # One table write per stream and batch, after its tracks. A table write goes to
+            # the changelog partition of the current event, which take_events leaves unset
+            # (faust-streaming issue 497): name the stream's last event of the batch.
+            for stream_id, event in last_event.items():
+                stream._set_current_event(event)
+                applied[stream_id] = newest[stream_id]
+            stream._set_current_event(None)
 
     @app.agent(chunks_topic, concurrency=1)  # writes the same table: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:

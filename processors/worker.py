@@ -67,6 +67,7 @@ def build_processor(settings: Settings) -> FrameProcessor:
         track_confidence=defaults.track_confidence
         if track_confidence is None
         else track_confidence,
+        batch_size=settings.batch_max_frames,
     )
 
 

@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     live_read_timeout_s: float = Field(default=10.0, gt=0)
 
     worker_id: str = "visiontrack-worker"
+    # Frames of all the worker's streams are detected together: up to this many at once,
+    # waiting at most this long for a batch to fill (the latency a quiet stream pays).
+    batch_max_frames: int = Field(default=8, ge=1, le=256)
+    batch_max_wait_s: float = Field(default=0.02, gt=0, le=5)
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=2.0, gt=0)
     worker_producer_max_batch_size: int = Field(default=16384, ge=1)

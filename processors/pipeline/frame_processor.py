@@ -1,10 +1,10 @@
-"""decode → detect → embed → track for frames and video chunks of many streams, one tracker
-per stream."""
+"""decode → detect → embed → track for frames and video chunks of many streams, in batches,
+one tracker per stream."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -14,12 +14,12 @@ import numpy.typing as npt
 from processors.detection.detector import Detections, YoloDetector
 from processors.pipeline.chunk_decoder import ChunkDecodeError, decode_chunk
 from processors.tracking.embedder import Embedder, crop_boxes
-from processors.tracking.tracker import StreamTracker
+from processors.tracking.tracker import StreamTracker, TrackBox
 from schemas.frames import FrameMessage
 from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 from schemas.video_chunks import VideoChunk
 
-__all__ = ["ChunkTracks", "FrameDecodeError", "FrameProcessor", "decode_jpeg"]
+__all__ = ["ChunkTracks", "FrameDecodeError", "FrameInput", "FrameProcessor", "decode_jpeg"]
 
 
 class FrameDecodeError(ValueError):
@@ -41,11 +41,37 @@ class ChunkTracks:
     error: ChunkDecodeError | None
 
 
-class FrameProcessor:
-    """Turns a :class:`FrameMessage` into :class:`FrameTracks`.
+@dataclass(frozen=True, slots=True)
+class FrameInput:
+    """One decoded (H, W, 3) BGR frame of a stream, and what its result carries along."""
 
-    Trackers live in a dict keyed by stream id; all per-stream state is in its tracker.
-    Not thread-safe: call from one thread (the worker runs it in a single-thread executor).
+    image: npt.NDArray[np.uint8]
+    stream_id: str
+    frame_no: int
+    captured_at: float
+    job_id: str | None = None
+    total_frames: int | None = None
+
+    @classmethod
+    def from_message(cls, frame: FrameMessage) -> FrameInput:
+        """The frame of a ``frames`` message; :class:`FrameDecodeError` if its JPEG is bad."""
+        return cls(
+            decode_jpeg(frame.jpeg),
+            frame.stream_id,
+            frame.frame_no,
+            frame.captured_at,
+            frame.job_id,
+            frame.total_frames,
+        )
+
+
+class FrameProcessor:
+    """Turns frames of many streams into :class:`FrameTracks`, a batch at a time.
+
+    A batch is detected in one call and the crops of all its boxes are embedded in one
+    call; then each frame, in order, advances its own stream's tracker. Trackers live in a
+    dict keyed by stream id; all per-stream state is in its tracker. Not thread-safe: call
+    from one thread (the worker runs it in a single-thread executor).
     """
 
     def __init__(
@@ -55,12 +81,16 @@ class FrameProcessor:
         tracker_factory: Callable[[], StreamTracker],
         *,
         track_confidence: float = 0.0,
+        batch_size: int = 1,
     ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
         self._detector = detector
         self._track_confidence = track_confidence
         self._embedder = embedder
         self._tracker_factory = tracker_factory
         self._trackers: dict[str, StreamTracker] = {}
+        self.batch_size = batch_size  # the most frames of a chunk detected in one call
 
     def tracker(self, stream_id: str) -> StreamTracker:
         tracker = self._trackers.get(stream_id)
@@ -70,62 +100,101 @@ class FrameProcessor:
 
     def process(self, frame: FrameMessage) -> FrameTracks:
         """Track a ``frames`` message; :class:`FrameDecodeError` if its JPEG is bad."""
-        return self.process_image(
-            decode_jpeg(frame.jpeg),
-            stream_id=frame.stream_id,
-            frame_no=frame.frame_no,
-            captured_at=frame.captured_at,
-            job_id=frame.job_id,
-            total_frames=frame.total_frames,
-        )
+        return self.process_batch([FrameInput.from_message(frame)])[0]
+
+    def process_messages(
+        self, frames: Sequence[FrameMessage]
+    ) -> list[FrameTracks | FrameDecodeError]:
+        """Track ``frames`` as one batch; a frame whose JPEG is bad gets its error, in place."""
+        decoded: list[FrameInput | FrameDecodeError] = []
+        for frame in frames:
+            try:
+                decoded.append(FrameInput.from_message(frame))
+            except FrameDecodeError as exc:
+                decoded.append(exc)
+        tracked = iter(self.process_batch([d for d in decoded if isinstance(d, FrameInput)]))
+        return [d if isinstance(d, FrameDecodeError) else next(tracked) for d in decoded]
 
     def process_chunk(self, chunk: VideoChunk, after: int) -> ChunkTracks:
         """Track the frames of a ``video-chunks`` message numbered above ``after`` (the last
-        frame already applied for the stream). A chunk that fails to decode part-way keeps
-        the tracks of the frames before the damage and reports the error beside them."""
+        frame already applied for the stream), ``batch_size`` frames at a time. A chunk that
+        fails to decode part-way keeps the tracks of the frames before the damage and
+        reports the error beside them."""
         tracks: list[FrameTracks] = []
+        batch: list[FrameInput] = []
+        error = None
         try:
             for frame in decode_chunk(chunk):
                 if frame.frame_no <= after:
                     continue
-                tracks.append(
-                    self.process_image(
+                offset_s = (frame.frame_no - chunk.first_frame_no) / chunk.fps
+                batch.append(
+                    FrameInput(
                         frame.image,
-                        stream_id=chunk.stream_id,
-                        frame_no=frame.frame_no,
-                        captured_at=chunk.captured_at
-                        + (frame.frame_no - chunk.first_frame_no) / chunk.fps,
-                        job_id=chunk.job_id,
-                        total_frames=frame.total_frames,
+                        chunk.stream_id,
+                        frame.frame_no,
+                        chunk.captured_at + offset_s,
+                        chunk.job_id,
+                        frame.total_frames,
                     )
                 )
+                if len(batch) == self.batch_size:
+                    tracks.extend(self.process_batch(batch))
+                    batch = []
         except ChunkDecodeError as exc:
-            return ChunkTracks(tracks, exc)
-        return ChunkTracks(tracks, None)
+            error = exc
+        tracks.extend(self.process_batch(batch))
+        return ChunkTracks(tracks, error)
 
-    def process_image(
-        self,
-        image: npt.NDArray[np.uint8],
-        *,
-        stream_id: str,
-        frame_no: int,
-        captured_at: float,
-        job_id: str | None,
-        total_frames: int | None,
-    ) -> FrameTracks:
-        """Track one decoded (H, W, 3) BGR frame of ``stream_id``."""
+    def process_batch(self, frames: Sequence[FrameInput]) -> list[FrameTracks]:
+        """Track decoded frames, in order; a stream may have several frames in a batch.
+
+        Each result's ``detect_ms`` and ``track_ms`` are its share of the batch's detection
+        and embedding time, plus its own tracker update.
+        """
+        if not frames:
+            return []
         t0 = time.perf_counter()
-        detections = self._detector.detect([image])[0]
+        detections = self._detector.detect([f.image for f in frames])
         t1 = time.perf_counter()
-        tracks = self._track(stream_id, image, detections)
+        fed = [self._for_tracker(d) for d in detections]
+        crops = [c for f, d in zip(frames, fed, strict=True) for c in crop_boxes(f.image, d.xyxy)]
+        embeddings = self._embedder.embed(crops)
         t2 = time.perf_counter()
+        shares_ms = ((t1 - t0) * 1000 / len(frames), (t2 - t1) * 1000 / len(frames))
+        results = []
+        start = 0
+        for frame, found, kept in zip(frames, detections, fed, strict=True):
+            t3 = time.perf_counter()
+            mine = embeddings[start : start + len(kept)]
+            start += len(kept)
+            boxes = self.tracker(frame.stream_id).update(
+                kept.xyxy, kept.scores, kept.class_ids, mine
+            )
+            track_ms = (time.perf_counter() - t3) * 1000
+            results.append(self._result(frame, found, boxes, shares_ms[0], shares_ms[1] + track_ms))
+        return results
+
+    def _for_tracker(self, dets: Detections) -> Detections:
+        """The detections confident enough to start and extend tracks."""
+        keep = dets.scores >= self._track_confidence
+        return Detections(dets.xyxy[keep], dets.scores[keep], dets.class_ids[keep])
+
+    def _result(
+        self,
+        frame: FrameInput,
+        detections: Detections,
+        boxes: Sequence[TrackBox],
+        detect_ms: float,
+        track_ms: float,
+    ) -> FrameTracks:
         return FrameTracks(
-            stream_id=stream_id,
-            frame_no=frame_no,
-            captured_at=captured_at,
+            stream_id=frame.stream_id,
+            frame_no=frame.frame_no,
+            captured_at=frame.captured_at,
             processed_at=time.time(),
-            width=image.shape[1],
-            height=image.shape[0],
+            width=frame.image.shape[1],
+            height=frame.image.shape[0],
             detections=tuple(
                 DetectedObject(
                     class_id=int(c),
@@ -139,30 +208,21 @@ class FrameProcessor:
                     detections.xyxy, detections.scores, detections.class_ids, strict=True
                 )
             ),
-            tracks=tuple(tracks),
-            job_id=job_id,
-            total_frames=total_frames,
-            detect_ms=(t1 - t0) * 1000.0,
-            track_ms=(t2 - t1) * 1000.0,
+            tracks=tuple(
+                TrackedObject(
+                    track_id=b.track_id,
+                    class_id=b.class_id,
+                    class_name=self._detector.class_name(b.class_id),
+                    confidence=min(max(b.confidence, 0.0), 1.0),
+                    x1=b.xyxy[0],
+                    y1=b.xyxy[1],
+                    x2=b.xyxy[2],
+                    y2=b.xyxy[3],
+                )
+                for b in boxes
+            ),
+            job_id=frame.job_id,
+            total_frames=frame.total_frames,
+            detect_ms=detect_ms,
+            track_ms=track_ms,
         )
-
-    def _track(
-        self, stream_id: str, image: npt.NDArray[np.uint8], dets: Detections
-    ) -> list[TrackedObject]:
-        keep = dets.scores >= self._track_confidence
-        xyxy, scores, class_ids = dets.xyxy[keep], dets.scores[keep], dets.class_ids[keep]
-        embeddings = self._embedder.embed(crop_boxes(image, xyxy))
-        boxes = self.tracker(stream_id).update(xyxy, scores, class_ids, embeddings)
-        return [
-            TrackedObject(
-                track_id=b.track_id,
-                class_id=b.class_id,
-                class_name=self._detector.class_name(b.class_id),
-                confidence=min(max(b.confidence, 0.0), 1.0),
-                x1=b.xyxy[0],
-                y1=b.xyxy[1],
-                x2=b.xyxy[2],
-                y2=b.xyxy[3],
-            )
-            for b in boxes
-        ]

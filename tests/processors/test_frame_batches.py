@@ -1,0 +1,76 @@
+"""Frames of several streams detected and embedded as one batch track as they do one by one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
+from processors.worker import build_processor
+from producers.frames import encode_image
+from producers.synthetic.config import SceneConfig
+from producers.synthetic.scene import SceneGenerator
+from schemas.frames import FrameMessage
+from schemas.tracks import FrameTracks
+from visiontrack.settings import Settings
+
+FRAMES = 12
+
+
+def _processor(tmp_path: Path, batch: int) -> FrameProcessor:
+    return build_processor(Settings(data_dir=tmp_path, batch_max_frames=batch))
+
+
+def _interleaved() -> list[FrameMessage]:
+    """Frames of two streams of generated scenes, alternating."""
+    config = SceneConfig(width=480, height=360, num_frames=FRAMES)
+    scenes = {
+        sid: list(SceneGenerator(seed, config).frames()) for sid, seed in (("a", 3), ("b", 4))
+    }
+    return [
+        encode_image(
+            scenes[sid][i].image, stream_id=sid, frame_no=i, source="scene", jpeg_quality=90
+        )
+        for i in range(FRAMES)
+        for sid in ("a", "b")
+    ]
+
+
+def _summary(result: FrameTracks) -> tuple[str, int, list[tuple[int, int, tuple[int, ...]]]]:
+    tracks = [
+        (t.track_id, t.class_id, tuple(round(v) for v in (t.x1, t.y1, t.x2, t.y2)))
+        for t in result.tracks
+    ]
+    return result.stream_id, result.frame_no, tracks
+
+
+def test_batches_across_streams_track_like_single_frames(tmp_path: Path) -> None:
+    frames = _interleaved()
+    single = _processor(tmp_path / "one", 1)
+    one_by_one = [single.process(f) for f in frames]
+
+    batched = _processor(tmp_path / "four", 4)
+    results = [
+        r for i in range(0, len(frames), 4) for r in batched.process_messages(frames[i : i + 4])
+    ]
+
+    assert all(isinstance(r, FrameTracks) for r in results)
+    got = [_summary(r) for r in results if isinstance(r, FrameTracks)]
+    assert got == [_summary(r) for r in one_by_one]
+    assert sum(len(r.tracks) for r in one_by_one) >= 20  # the scenes do get tracked
+    assert {r.stream_id for r in one_by_one if r.tracks} == {"a", "b"}
+
+
+def test_a_bad_frame_in_a_batch_gets_its_error_and_the_others_are_tracked(
+    tmp_path: Path,
+) -> None:
+    good = _interleaved()[:3]
+    bad = good[1].model_copy(update={"jpeg": b"not a jpeg", "frame_no": 99})
+    processor = _processor(tmp_path, 4)
+    assert processor.process_batch([]) == []
+    results = processor.process_messages([good[0], bad, good[1], good[2]])
+    assert isinstance(results[1], FrameDecodeError)
+    assert [(r.stream_id, r.frame_no) for r in results if isinstance(r, FrameTracks)] == [
+        ("a", 0),
+        ("b", 0),
+        ("a", 1),
+    ]
