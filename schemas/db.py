@@ -67,6 +67,12 @@ class Stream(Base):
     every few seconds: ``state`` (connecting, live, reconnecting, stopped, failed), the
     publishing rate ``fps``, and since it started, frames dropped to keep up and reconnects.
     ``last_seen_at`` is when its last frame was captured.
+
+    ``analytics_rules`` holds the stream's counting lines and zones in the form of
+    ``processors.analytics.rules.StreamRules.to_dict()`` (validated before it is stored), or
+    None for no rules; the worker reloads them periodically, so edits need no restart.
+    ``rules_updated_at`` is when they were last set or cleared, for operators to compare
+    with the worker's reload.
     """
 
     __tablename__ = "streams"
@@ -84,8 +90,17 @@ class Stream(Base):
     reconnects: Mapped[int] = mapped_column(default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     status_at: Mapped[datetime | None] = mapped_column(default=None)
+    # none_as_null: clearing must store SQL NULL, not JSON 'null', so "has rules" is IS NOT NULL.
+    analytics_rules: Mapped[dict[str, Any] | None] = mapped_column(
+        JSON(none_as_null=True), default=None
+    )
+    rules_updated_at: Mapped[datetime | None] = mapped_column(default=None)
 
     jobs: Mapped[list[Job]] = relationship(back_populates="stream")
+
+    @property
+    def has_rules(self) -> bool:
+        return self.analytics_rules is not None
 
 
 class Job(Base):

@@ -14,6 +14,7 @@ from schemas.db import Job, Stream, utcnow
 from schemas.jobs import JobState
 
 __all__ = [
+    "analytics_rules",
     "fail_job",
     "finish_publishing",
     "get_job",
@@ -25,6 +26,7 @@ __all__ = [
     "register_stream",
     "release_frame_numbers",
     "reserve_frame_numbers",
+    "set_analytics_rules",
     "start_job",
 ]
 
@@ -93,6 +95,32 @@ def list_streams(session: Session, limit: int = 100) -> list[Stream]:
     """Registered streams, the most recently seen or created first."""
     recent = func.coalesce(Stream.last_seen_at, Stream.created_at)
     return list(session.scalars(select(Stream).order_by(recent.desc()).limit(limit)))
+
+
+def set_analytics_rules(
+    session: Session, stream_id: str, rules: dict[str, Any] | None
+) -> Stream | None:
+    """Store the stream's analytics rules, or clear them with None; None if no such stream.
+
+    The caller validates ``rules`` (``StreamRules.from_dict(...).to_dict()``): the worker
+    skips a stored configuration it cannot parse, so nothing invalid should reach here.
+    """
+    stream = session.get(Stream, stream_id)
+    if stream is None:
+        return None
+    stream.analytics_rules = rules
+    stream.rules_updated_at = utcnow()
+    session.flush()
+    return stream
+
+
+def analytics_rules(session: Session) -> dict[str, dict[str, Any]]:
+    """``{stream_id: rules}`` of every stream with rules, in one query (the worker's reload)."""
+    rows = session.execute(
+        select(Stream.id, Stream.analytics_rules).where(Stream.analytics_rules.is_not(None))
+    )
+    # a JSON 'null' (not SQL NULL) written by hand would pass the filter: skip it too
+    return {stream_id: rules for stream_id, rules in rows if rules is not None}
 
 
 def reserve_frame_numbers(session: Session, stream_id: str, count: int) -> int:

@@ -157,3 +157,47 @@ def test_live_figures_are_stored_and_last_seen_only_moves_forward(
         assert stream.last_seen_at is not None
         assert stream.last_seen_at.replace(tzinfo=UTC) == seen
         assert stream.status_at is not None
+
+
+RULES = {
+    "lines": [{"id": "door", "name": "Door", "start": [0.0, 5.0], "end": [10.0, 5.0]}],
+    "zones": [],
+}
+
+
+def test_analytics_rules_are_stored_cleared_and_listed_only_where_set(
+    sessions: sessionmaker[Session],
+) -> None:
+    with session_scope(sessions) as s:
+        for stream_id in ("a", "b", "c"):
+            repository.register_stream(s, stream_id, "camera", f"rtsp://x/{stream_id}")
+        assert repository.analytics_rules(s) == {}
+        stored = repository.set_analytics_rules(s, "a", RULES)
+        assert stored is not None and stored.rules_updated_at is not None
+        repository.set_analytics_rules(s, "b", {"lines": [], "zones": [{"id": "z"}]})
+    with session_scope(sessions) as s:
+        assert repository.analytics_rules(s) == {
+            "a": RULES,
+            "b": {"lines": [], "zones": [{"id": "z"}]},
+        }
+        repository.set_analytics_rules(s, "b", None)
+    with session_scope(sessions) as s:
+        assert repository.analytics_rules(s) == {"a": RULES}
+        cleared = repository.get_stream(s, "b")
+        assert cleared is not None and cleared.analytics_rules is None and not cleared.has_rules
+
+
+def test_rules_of_an_unknown_stream_are_not_stored(sessions: sessionmaker[Session]) -> None:
+    with session_scope(sessions) as s:
+        assert repository.set_analytics_rules(s, "nowhere", RULES) is None
+        assert repository.analytics_rules(s) == {}
+
+
+def test_registering_a_stream_again_keeps_its_rules(sessions: sessionmaker[Session]) -> None:
+    with session_scope(sessions) as s:
+        repository.register_stream(s, "cam", "file", "/a.mp4")
+        repository.set_analytics_rules(s, "cam", RULES)
+    with session_scope(sessions) as s:
+        repository.register_stream(s, "cam", "file", "/b.mp4", {"target_fps": 5.0})
+    with session_scope(sessions) as s:
+        assert repository.analytics_rules(s) == {"cam": RULES}
