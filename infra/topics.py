@@ -31,6 +31,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.tracks, n, size),
         TopicSpec(t.job_progress, n, 1024 * 1024),
         TopicSpec(t.dead_letter, n, size),
+        TopicSpec(t.events, n, 1024 * 1024),
     ]
 
 

@@ -8,23 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import faust
 
+from processors.analytics.runner import AnalyticsRunner
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
+from processors.pipeline.rules_source import RulesSource
 from schemas.codec import MessageDecodeError
 from schemas.frames import FrameMessage
+from schemas.tracks import FrameTracks
 from schemas.video_chunks import VideoChunk
-from visiontrack.settings import Settings
+from visiontrack.settings import Settings, TopicNames
 
 __all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", FrameMessage, VideoChunk)
+M = TypeVar("M", FrameMessage, VideoChunk, FrameTracks)
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
@@ -97,46 +102,94 @@ class _Intake:
         return message
 
 
+@dataclass(frozen=True, slots=True)
+class _Topics:
+    frames: faust.TopicT
+    chunks: faust.TopicT
+    tracks: faust.TopicT
+    events: faust.TopicT
+    dead: faust.TopicT
+
+    @classmethod
+    def of(cls, app: faust.App, names: TopicNames) -> _Topics:
+        def topic(name: str) -> faust.TopicT:
+            return app.topic(
+                name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+            )
+
+        return cls(
+            topic(names.frames),
+            topic(names.video_chunks),
+            topic(names.tracks),
+            topic(names.events),
+            topic(names.dead_letter),
+        )
+
+
 def create_app(
-    settings: Settings, bootstrap: str, processor: FrameProcessor, executor: Executor
+    settings: Settings,
+    bootstrap: str,
+    processor: FrameProcessor,
+    executor: Executor,
+    rules: RulesSource | None = None,
 ) -> faust.App:
-    """A Faust app that turns frames and video chunks into per-frame tracks.
+    """A Faust app that turns frames and video chunks into per-frame tracks, and the tracks
+    of streams with ``rules`` into analytics events.
 
     ``processor`` does the work in ``executor`` (one thread), off the event loop, so
     heartbeats and commits go on while a frame is being detected.
     """
     app = _faust_app(settings, bootstrap)
-    raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-    frames_topic = app.topic(settings.topics.frames, key_type=bytes, value_type=bytes, **raw)
-    tracks_topic = app.topic(settings.topics.tracks, key_type=bytes, value_type=bytes, **raw)
-    chunks_topic = app.topic(settings.topics.video_chunks, key_type=bytes, value_type=bytes, **raw)
-    dead_topic = app.topic(settings.topics.dead_letter, key_type=bytes, value_type=bytes, **raw)
+    topics = _Topics.of(app, settings.topics)
+    intake = _Intake(topics.dead)
+    _add_tracking(app, settings, topics, intake, processor=processor, executor=executor)
+    if rules is not None:
+        _add_analytics(app, settings, topics, intake, rules=rules)
+    return app
+
+
+async def _fresh_frames(
+    events: Sequence[Any], intake: _Intake, applied: faust.types.TableT[str, int]
+) -> tuple[list[tuple[Any, FrameMessage]], dict[str, int]]:
+    """The events of a batch holding frames not applied yet, and each stream's newest."""
+    fresh: list[tuple[Any, FrameMessage]] = []
+    newest: dict[str, int] = {}
+    for event in events:
+        if (frame := await intake.read(event, FrameMessage)) is None:
+            continue
+        last = newest.get(frame.stream_id, applied.get(frame.stream_id, -1))
+        if frame.frame_no <= last:
+            log.debug(
+                "skipping frame already applied",
+                extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
+            )
+            continue
+        newest[frame.stream_id] = frame.frame_no
+        fresh.append((event, frame))
+    return fresh, newest
+
+
+def _add_tracking(
+    app: faust.App,
+    settings: Settings,
+    topics: _Topics,
+    intake: _Intake,
+    *,
+    processor: FrameProcessor,
+    executor: Executor,
+) -> None:
+    """The frames and chunks agents, sharing the applied-frames table."""
     # stream id -> last frame number applied; replayed frames at or below it are skipped.
     applied = app.Table("applied-frames", key_type=str, value_type=int)
 
-    intake = _Intake(dead_topic)
-
-    @app.agent(frames_topic, concurrency=1)  # writes a table: one at a time
+    @app.agent(topics.frames, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         # take_events is on faust.Stream, the class of every agent stream, not on StreamT.
         assert isinstance(stream, faust.Stream)
         batches = stream.take_events(settings.batch_max_frames, settings.batch_max_wait_s)
         async for events in batches:
-            fresh: list[tuple[Any, FrameMessage]] = []
-            newest: dict[str, int] = {}  # a stream's newest frame in this batch
-            for event in events:
-                if (frame := await intake.read(event, FrameMessage)) is None:
-                    continue
-                last = newest.get(frame.stream_id, applied.get(frame.stream_id, -1))
-                if frame.frame_no <= last:
-                    log.debug(
-                        "skipping frame already applied",
-                        extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
-                    )
-                    continue
-                newest[frame.stream_id] = frame.frame_no
-                fresh.append((event, frame))
+            fresh, newest = await _fresh_frames(events, intake, applied)
             if not fresh:
                 continue
             frames = [frame for _, frame in fresh]
@@ -147,7 +200,7 @@ def create_app(
                 if isinstance(result, FrameDecodeError):
                     await intake.reject(event, "decode-frame", str(result), frame.stream_id)
                     continue
-                await tracks_topic.send(key=frame.stream_id.encode(), value=result.to_bytes())
+                await topics.tracks.send(key=frame.stream_id.encode(), value=result.to_bytes())
             # One table write per stream and batch, after its tracks. A table write goes to
             # the changelog partition of the current event, which take_events leaves unset
             # (faust-streaming issue 497): name the stream's last event of the batch.
@@ -156,7 +209,7 @@ def create_app(
                 applied[stream_id] = newest[stream_id]
             stream._set_current_event(None)
 
-    @app.agent(chunks_topic, concurrency=1)  # writes the same table: one at a time
+    @app.agent(topics.chunks, concurrency=1)  # writes the same table: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for event in stream.events():
@@ -171,10 +224,39 @@ def create_app(
                 continue
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
             for tracks in result.frames:
-                await tracks_topic.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
+                await topics.tracks.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
             if result.frames:
                 applied[chunk.stream_id] = result.frames[-1].frame_no
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 
-    return app
+
+def _add_analytics(
+    app: faust.App, settings: Settings, topics: _Topics, intake: _Intake, *, rules: RulesSource
+) -> None:
+    """Line, zone and dwell events from the tracks of streams that have rules.
+
+    A separate agent on the tracks topic (keyed by stream id, so a stream's frames arrive in
+    order at one worker) with its own table of per-stream snapshots: detection never waits
+    for analytics, and analytics state survives restarts and rebalances like the
+    applied-frames table does. Rules are reloaded from the database on a timer.
+    """
+    state = app.Table("analytics-state", key_type=str, value_type=bytes)  # msgpack snapshots
+    runner = AnalyticsRunner(rules.rules_of, lost_after_frames=settings.tracker_max_age)
+
+    @app.timer(interval=settings.analytics_rules_refresh_s)  # type: ignore[untyped-decorator]
+    async def refresh_rules() -> None:
+        await asyncio.get_running_loop().run_in_executor(None, rules.reload)
+
+    @app.agent(topics.tracks, concurrency=1)  # writes a table: one at a time
+    async def analyse_tracks(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            if (tracks := await intake.read(event, FrameTracks)) is None:
+                continue
+            applied = runner.apply(tracks, state.get(tracks.stream_id))
+            if applied is None:
+                continue
+            if applied.events is not None:
+                key = tracks.stream_id.encode()
+                await topics.events.send(key=key, value=applied.events.to_bytes())
+            state[tracks.stream_id] = applied.snapshot

@@ -15,8 +15,10 @@ from processors.detection.detector import (
 from processors.detection.export import DetectorBackend, backend_of, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameProcessor
+from processors.pipeline.rules_source import RulesSource
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
+from visiontrack.db import create_db_engine, session_factory
 from visiontrack.settings import Settings
 
 __all__ = ["build_processor", "run_worker"]
@@ -79,7 +81,10 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
 
     processor = build_processor(settings)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
-    app = create_app(settings, bootstrap, processor, executor)
+    engine = create_db_engine(settings.sqlalchemy_url)
+    rules = RulesSource(session_factory(engine))
+    rules.reload()  # then on the app's timer
+    app = create_app(settings, bootstrap, processor, executor, rules)
     log.info("worker starting", extra={"bootstrap": bootstrap})
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     try:
@@ -88,3 +93,4 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
         return int(exc.code or 0)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
+        engine.dispose()

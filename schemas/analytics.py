@@ -1,7 +1,7 @@
 """ClickHouse schema for analytics.
 
 ``frame_tracks`` holds one row per processed frame with its confirmed tracks, and the raw
-detections they came from, as parallel arrays.
+detections they came from, as parallel arrays; ``events`` one row per analytics event.
 It is a ReplacingMergeTree ordered by ``(stream_id, frame_no)``: a frame that is delivered
 and written twice collapses to one row, and queries read it with ``FINAL``, so a
 redelivered frame is never counted twice. Per-track analytics use ``ARRAY JOIN``.
@@ -9,7 +9,7 @@ redelivered frame is never counted twice. Per-track analytics use ``ARRAY JOIN``
 
 from __future__ import annotations
 
-__all__ = ["FRAME_TRACKS_COLUMNS", "analytics_ddl"]
+__all__ = ["EVENT_COLUMNS", "FRAME_TRACKS_COLUMNS", "analytics_ddl"]
 
 FRAME_TRACKS_COLUMNS: tuple[str, ...] = (
     "stream_id",
@@ -68,9 +68,45 @@ ORDER BY (stream_id, frame_no)
 """
 
 
+EVENT_COLUMNS: tuple[str, ...] = (
+    "stream_id",
+    "frame_no",
+    "captured_at",
+    "kind",
+    "rule_id",
+    "track_id",
+    "class_name",
+    "direction",
+    "dwell_s",
+    "reason",
+)
+
+# One row per line crossing, zone enter or exit. A redelivered frame's events collapse by
+# (stream_id, frame_no, rule_id, track_id, kind); read with FINAL.
+_EVENTS = """
+CREATE TABLE IF NOT EXISTS {db}.events
+(
+    stream_id    LowCardinality(String),
+    frame_no     UInt64,
+    captured_at  DateTime64(3, 'UTC'),
+    kind         LowCardinality(String),
+    rule_id      LowCardinality(String),
+    track_id     UInt32,
+    class_name   LowCardinality(String),
+    direction    LowCardinality(String),
+    dwell_s      Nullable(Float64),
+    reason       LowCardinality(String)
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(captured_at)
+ORDER BY (stream_id, frame_no, rule_id, track_id, kind)
+"""
+
+
 def analytics_ddl(database: str) -> list[str]:
     """Statements that create the analytics schema in ``database`` (idempotent)."""
     return [
         f"CREATE DATABASE IF NOT EXISTS {database}",
         _FRAME_TRACKS.format(db=database),
+        _EVENTS.format(db=database),
     ]

@@ -16,7 +16,8 @@ from typing import Any
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 
-from schemas.analytics import FRAME_TRACKS_COLUMNS, analytics_ddl
+from schemas.analytics import EVENT_COLUMNS, FRAME_TRACKS_COLUMNS, analytics_ddl
+from schemas.events import FrameEvents
 from schemas.tracks import FrameTracks
 
 __all__ = ["AnalyticsStore", "StoredFrame", "StreamSummary", "connect_analytics", "frame_row"]
@@ -88,6 +89,25 @@ def frame_row(msg: FrameTracks) -> list[object]:
     ]
 
 
+def event_rows(msg: FrameEvents) -> list[list[object]]:
+    """The ``events`` rows of one message, in :data:`EVENT_COLUMNS` order."""
+    return [
+        [
+            msg.stream_id,
+            msg.frame_no,
+            _ts(msg.captured_at),
+            e.kind,
+            e.rule_id,
+            e.track_id,
+            e.class_name,
+            e.direction or "",
+            e.dwell_s,
+            e.reason or "",
+        ]
+        for e in msg.events
+    ]
+
+
 class AnalyticsStore:
     """Writes and reads per-frame tracks in one ClickHouse database.
 
@@ -116,6 +136,32 @@ class AnalyticsStore:
             self._client.insert(
                 f"{self._db}.frame_tracks", rows, column_names=list(FRAME_TRACKS_COLUMNS)
             )
+
+    def insert_events(self, messages: Sequence[FrameEvents]) -> None:
+        rows = [row for m in messages for row in event_rows(m)]
+        if not rows:
+            return
+        with self._lock:
+            self._client.insert(f"{self._db}.events", rows, column_names=list(EVENT_COLUMNS))
+
+    def line_counts(self, stream_id: str) -> dict[tuple[str, str], int]:
+        """Crossings per (line id, direction) of a stream, each event counted once."""
+        rows = self._query(
+            f"SELECT rule_id, direction, count() FROM {self._db}.events FINAL "
+            "WHERE stream_id = {stream:String} AND kind = 'line_cross' "
+            "GROUP BY rule_id, direction",
+            {"stream": stream_id},
+        )
+        return {(str(rule), str(direction)): int(n) for rule, direction, n in rows}
+
+    def events_of(self, stream_id: str) -> list[tuple[int, str, str, int, str]]:
+        """(frame_no, kind, rule_id, track_id, direction) of a stream's events, in order."""
+        rows = self._query(
+            f"SELECT frame_no, kind, rule_id, track_id, direction FROM {self._db}.events FINAL "
+            "WHERE stream_id = {stream:String} ORDER BY frame_no, rule_id, track_id, kind",
+            {"stream": stream_id},
+        )
+        return [(int(f), str(k), str(r), int(t), str(d)) for f, k, r, t, d in rows]
 
     def job_frame_counts(self, job_ids: Sequence[str]) -> dict[str, int]:
         """Distinct frames stored per job."""

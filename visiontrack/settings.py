@@ -35,6 +35,7 @@ class TopicNames(BaseSettings):
     tracks: str = "visiontrack.tracks"
     job_progress: str = "visiontrack.job-progress"
     dead_letter: str = "visiontrack.dead-letter"
+    events: str = "visiontrack.events"
 
 
 class Settings(BaseSettings):
@@ -94,6 +95,8 @@ class Settings(BaseSettings):
     # waiting at most this long for a batch to fill (the latency a quiet stream pays).
     batch_max_frames: int = Field(default=8, ge=1, le=256)
     batch_max_wait_s: float = Field(default=0.02, gt=0, le=5)
+    # How often the worker reloads each stream's line and zone rules from the database.
+    analytics_rules_refresh_s: float = Field(default=5.0, gt=0)
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=2.0, gt=0)
     worker_producer_max_batch_size: int = Field(default=16384, ge=1)

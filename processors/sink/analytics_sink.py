@@ -1,4 +1,5 @@
-"""Analytics sink: per-frame tracks from Kafka into ClickHouse, job progress into the database.
+"""Analytics sink: per-frame tracks and analytics events from Kafka into ClickHouse, job
+progress into the database.
 
 At-least-once: offsets are committed after the batch is stored, and the ClickHouse table
 collapses a frame written twice. Job progress is counted from the stored frames, so a
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from processors.pipeline.dead_letters import dead_letter
 from schemas.codec import MessageDecodeError
+from schemas.events import FrameEvents
 from schemas.jobs import JobProgress, JobState
 from schemas.tracks import FrameTracks
 from visiontrack import repository
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class SinkStats:
     frames_written: int = 0
+    events_written: int = 0
     batches: int = 0
     dead_letters: int = 0
     last_batch_at: float | None = None
@@ -97,8 +100,8 @@ class AnalyticsSink:
                 "message.max.bytes": s.message_max_bytes,
             }
         )
-        consumer.subscribe([s.topics.tracks])
-        log.info("analytics sink started", extra={"topic": s.topics.tracks})
+        consumer.subscribe([s.topics.tracks, s.topics.events])
+        log.info("analytics sink started", extra={"topics": [s.topics.tracks, s.topics.events]})
         try:
             while not self._stop.is_set():
                 messages = consumer.consume(s.sink_batch_size, timeout=s.sink_batch_interval_s)
@@ -114,6 +117,7 @@ class AnalyticsSink:
 
     def _handle(self, messages: Sequence[Message], producer: Producer) -> None:
         frames: list[FrameTracks] = []
+        events: list[FrameEvents] = []
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -121,9 +125,14 @@ class AnalyticsSink:
                     log.error("consumer error: %s", error)
                 continue
             try:
-                frames.append(FrameTracks.from_bytes(msg.value() or b""))
+                if msg.topic() == self._settings.topics.events:
+                    events.append(FrameEvents.from_bytes(msg.value() or b""))
+                else:
+                    frames.append(FrameTracks.from_bytes(msg.value() or b""))
             except MessageDecodeError as exc:
                 self._dead_letter(msg, producer, str(exc))
+        self._store.insert_events(events)
+        self.stats.events_written += sum(len(e.events) for e in events)
         if not frames:
             return
         self._store.insert_frames(frames)

@@ -1,0 +1,128 @@
+"""The worker's analytics of many streams, kept consistent with the snapshots in its table.
+
+Each stream with rules has a :class:`~processors.analytics.engine.StreamAnalytics` in a
+worker-local dict; after every frame its snapshot is stored in a Faust table (msgpack
+bytes, one value per stream). Before applying a frame the runner compares the local state
+with the stored one: after a restart (no local state) or a rebalance (the local state is
+older than what another worker stored) it restores from the table, so a stream continues
+where it was left, whichever worker applies its next frame. Rules come from ``rules_of``
+(the database, refreshed in the background) and are applied to the local state as they
+change. Streams without rules cost nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+
+from processors.analytics.engine import StreamAnalytics
+from processors.analytics.events import AnalyticsEvent, TrackPoint
+from processors.analytics.rules import StreamRules
+from schemas.events import FrameEvents, StreamEvent
+from schemas.tracks import FrameTracks
+
+__all__ = ["AnalyticsRunner", "Applied"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What a frame gave: its events (None when there were none) and the new snapshot."""
+
+    events: FrameEvents | None
+    snapshot: bytes
+
+
+def _wire(event: AnalyticsEvent) -> StreamEvent:
+    return StreamEvent(
+        kind=event.kind,
+        rule_id=event.rule_id,
+        track_id=event.track_id,
+        class_name=event.class_name,
+        direction=event.direction,
+        dwell_s=event.dwell_s,
+        reason=event.reason,
+    )
+
+
+def _last_frame_no(snapshot: bytes | None) -> int | None:
+    if snapshot is None:
+        return None
+    data: dict[str, Any] = msgpack.unpackb(snapshot)
+    last = data.get("last_frame_no")
+    return None if last is None else int(last)
+
+
+class AnalyticsRunner:
+    """``apply(tracks, stored_snapshot) -> Applied | None`` for frames of any stream."""
+
+    def __init__(
+        self, rules_of: Callable[[str], StreamRules | None], *, lost_after_frames: int = 30
+    ) -> None:
+        self._rules_of = rules_of
+        self._lost_after_frames = lost_after_frames
+        self._streams: dict[str, StreamAnalytics] = {}
+
+    def apply(self, tracks: FrameTracks, stored: bytes | None) -> Applied | None:
+        """Apply a frame; None when its stream has no rules or the frame was applied before."""
+        stream_id = tracks.stream_id
+        rules = self._rules_of(stream_id)
+        if rules is None:
+            self._streams.pop(stream_id, None)
+            return None
+        analytics = self._current(stream_id, rules, stored)
+        if analytics.last_frame_no is not None and tracks.frame_no <= analytics.last_frame_no:
+            return None
+        if analytics.rules != rules:
+            log.info("analytics rules changed", extra={"stream_id": stream_id})
+            analytics.reconfigure(rules)
+        points = [
+            TrackPoint(t.track_id, t.class_name, t.x1, t.y1, t.x2, t.y2) for t in tracks.tracks
+        ]
+        events = analytics.update(tracks.frame_no, tracks.captured_at, points)
+        snapshot: bytes = msgpack.packb(analytics.snapshot())
+        if not events:
+            return Applied(None, snapshot)
+        wire = FrameEvents(
+            stream_id=stream_id,
+            frame_no=tracks.frame_no,
+            captured_at=tracks.captured_at,
+            events=tuple(_wire(e) for e in events),
+        )
+        return Applied(wire, snapshot)
+
+    def _current(self, stream_id: str, rules: StreamRules, stored: bytes | None) -> StreamAnalytics:
+        """The local state, restored from ``stored`` when that is not where the local is."""
+        local = self._streams.get(stream_id)
+        if local is not None and local.last_frame_no == _last_frame_no(stored):
+            return local
+        if stored is None:
+            fresh = StreamAnalytics(stream_id, rules, lost_after_frames=self._lost_after_frames)
+            self._streams[stream_id] = fresh
+            return fresh
+        try:
+            restored = StreamAnalytics.restore(
+                stream_id,
+                rules,
+                msgpack.unpackb(stored),
+                lost_after_frames=self._lost_after_frames,
+            )
+        except ValueError as exc:
+            log.error(
+                "analytics snapshot unreadable, starting afresh: %s",
+                exc,
+                extra={"stream_id": stream_id},
+            )
+            restored = StreamAnalytics(stream_id, rules, lost_after_frames=self._lost_after_frames)
+        else:
+            log.info(
+                "analytics restored from snapshot",
+                extra={"stream_id": stream_id, "frame_no": restored.last_frame_no},
+            )
+        self._streams[stream_id] = restored
+        return restored
