@@ -99,6 +99,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
                 tracks=f"tracks-{run}",
                 job_progress=f"job-progress-{run}",
                 dead_letter=f"dead-letter-{run}",
+                events=f"events-{run}",
             ),
             "worker_id": f"worker-{run}",
             "sink_group_id": f"sink-{run}",

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     sink_group_id: str = "visiontrack-analytics-sink"
     sink_batch_size: int = Field(default=1000, ge=1)
     sink_batch_interval_s: float = Field(default=0.5, gt=0)
+    # A batch that cannot be stored is retried after this backoff (full jitter, doubling).
+    sink_retry_initial_s: float = Field(default=0.5, gt=0)
+    sink_retry_max_s: float = Field(default=30.0, gt=0)
     run_sink_in_api: bool | None = None
 
     api_host: str = "127.0.0.1"

@@ -1,8 +1,10 @@
 """Analytics sink: per-frame tracks and analytics events from Kafka into ClickHouse, job
 progress into the database.
 
-At-least-once: offsets are committed after the batch is stored, and the ClickHouse table
-collapses a frame written twice. Job progress is counted from the stored frames, so a
+At-least-once: offsets are committed after the batch is stored, and the ClickHouse tables
+collapse a frame or event written twice. When ClickHouse or the database fail, the batch
+is retried with backoff (partitions paused, the consumer still in its group) until it is
+stored; nothing is skipped. Job progress is counted from the stored frames, so a
 replayed batch cannot inflate it.
 """
 
@@ -14,7 +16,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from processors.pipeline.dead_letters import dead_letter
@@ -24,6 +28,7 @@ from schemas.jobs import JobProgress, JobState
 from schemas.tracks import FrameTracks
 from visiontrack import repository
 from visiontrack.analytics_store import AnalyticsStore
+from visiontrack.backoff import Backoff, BackoffPolicy
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
 
@@ -37,9 +42,25 @@ class SinkStats:
     frames_written: int = 0
     events_written: int = 0
     batches: int = 0
+    retries: int = 0
     dead_letters: int = 0
     last_batch_at: float | None = None
     errors: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What one consume gave, decoded."""
+
+    frames: list[FrameTracks] = field(default_factory=list)
+    events: list[FrameEvents] = field(default_factory=list)
+
+    def add(self, other: _Batch) -> None:
+        self.frames += other.frames
+        self.events += other.events
+
+    def streams(self) -> list[str]:
+        return sorted({f.stream_id for f in self.frames} | {e.stream_id for e in self.events})
 
 
 class AnalyticsSink:
@@ -58,6 +79,7 @@ class AnalyticsSink:
         self._sessions = sessions
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._retry = BackoffPolicy(settings.sink_retry_initial_s, settings.sink_retry_max_s)
         self.stats = SinkStats()
 
     # Lifecycle ------------------------------------------------------------------------
@@ -107,17 +129,19 @@ class AnalyticsSink:
                 messages = consumer.consume(s.sink_batch_size, timeout=s.sink_batch_interval_s)
                 if not messages:
                     continue
-                self._handle(messages, producer)
-                consumer.commit(asynchronous=False)
+                batch = self._decode(messages, producer)
+                if not self._store_until_done(batch, consumer, producer):
+                    break  # stopped before the batch was stored: nothing committed
+                self._commit(consumer)
                 producer.poll(0)
         finally:
             producer.flush(10)
             consumer.close()
             log.info("analytics sink stopped", extra={"frames_written": self.stats.frames_written})
 
-    def _handle(self, messages: Sequence[Message], producer: Producer) -> None:
-        frames: list[FrameTracks] = []
-        events: list[FrameEvents] = []
+    def _decode(self, messages: Sequence[Message], producer: Producer) -> _Batch:
+        """The batch's frames and events; undecodable records go to the dead-letter topic."""
+        batch = _Batch()
         for msg in messages:
             error = msg.error()
             if error is not None:
@@ -126,20 +150,78 @@ class AnalyticsSink:
                 continue
             try:
                 if msg.topic() == self._settings.topics.events:
-                    events.append(FrameEvents.from_bytes(msg.value() or b""))
+                    batch.events.append(FrameEvents.from_bytes(msg.value() or b""))
                 else:
-                    frames.append(FrameTracks.from_bytes(msg.value() or b""))
+                    batch.frames.append(FrameTracks.from_bytes(msg.value() or b""))
             except MessageDecodeError as exc:
                 self._dead_letter(msg, producer, str(exc))
-        self._store.insert_events(events)
-        self.stats.events_written += sum(len(e.events) for e in events)
-        if not frames:
-            return
-        self._store.insert_frames(frames)
-        self.stats.frames_written += len(frames)
+        return batch
+
+    def _store_until_done(self, batch: _Batch, consumer: Consumer, producer: Producer) -> bool:
+        """Store ``batch``, retrying with backoff while ClickHouse or the database fail.
+
+        Every write is idempotent (rows collapse by key, progress is recounted), so a retry
+        after a partial success is safe. The consumer's partitions are paused meanwhile and
+        it keeps polling, so it stays in its group. Returns False if stopped first.
+        """
+        backoff = Backoff(self._retry)
+        while True:
+            try:
+                self._write(batch, producer)
+                break
+            except (ClickHouseError, SQLAlchemyError) as exc:
+                delay = backoff.next_delay()
+                self.stats.retries += 1
+                self.stats.errors.append(repr(exc))
+                log.error(
+                    "storing %d frames and %d events failed, retrying in %.1fs: %s",
+                    len(batch.frames),
+                    len(batch.events),
+                    delay,
+                    exc,
+                    extra={"attempt": backoff.attempt, "streams": batch.streams()},
+                )
+                if not self._wait_paused(consumer, delay, batch, producer):
+                    return False
+        if backoff.attempt:
+            log.info("storing works again", extra={"retries": backoff.attempt})
+        return True
+
+    def _wait_paused(
+        self, consumer: Consumer, delay: float, batch: _Batch, producer: Producer
+    ) -> bool:
+        """Wait ``delay`` seconds with the assignment paused; False if stopped meanwhile."""
+        assignment = consumer.assignment()
+        consumer.pause(assignment)
+        try:
+            deadline = time.monotonic() + delay
+            while time.monotonic() < deadline:
+                if self._stop.is_set():
+                    return False
+                late = consumer.poll(min(0.2, max(0.0, deadline - time.monotonic())))
+                if late is not None:  # not expected while paused; never skip one
+                    batch.add(self._decode([late], producer))
+            return True
+        finally:
+            consumer.resume(assignment)
+
+    def _commit(self, consumer: Consumer) -> None:
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance during a long retry: the new owner re-reads the batch, and the
+            # stored rows collapse with the ones written here.
+            log.warning("offsets not committed: %s", exc)
+
+    def _write(self, batch: _Batch, producer: Producer) -> None:
+        self._store.insert_events(batch.events)
+        self._store.insert_frames(batch.frames)
+        if batch.frames:
+            self._record_progress(batch.frames, producer)
+        self.stats.events_written += sum(len(e.events) for e in batch.events)
+        self.stats.frames_written += len(batch.frames)
         self.stats.batches += 1
         self.stats.last_batch_at = time.time()
-        self._record_progress(frames, producer)
 
     def _record_progress(self, frames: Sequence[FrameTracks], producer: Producer) -> None:
         totals: dict[str, int | None] = {}

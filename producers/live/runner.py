@@ -23,13 +23,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from producers.chunks import ChunkPlan
-from producers.live.backoff import BackoffPolicy
 from producers.live.figures import LiveFigures, RateMeter, StreamState
 from producers.live.numbers import FrameNumbers
 from producers.live.stream import LiveOptions, LiveStream
 from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
 from producers.sources.live import LiveSource
 from visiontrack import repository
+from visiontrack.backoff import BackoffPolicy
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
 

@@ -25,7 +25,6 @@ import numpy.typing as npt
 
 from producers.chunks import ChunkPlan, chunk_message
 from producers.frames import EncodeError, encode_image
-from producers.live.backoff import Backoff, BackoffPolicy
 from producers.live.chunker import LiveChunk, LiveChunker
 from producers.live.figures import DropReport, LiveCounters, LiveFigures, StreamState
 from producers.live.latest import DropOldestQueue
@@ -36,6 +35,7 @@ from producers.sources.live import LiveCapture, LiveSource
 from producers.video_file import SourceError
 from schemas.frames import FrameMessage
 from schemas.video_chunks import VideoChunk
+from visiontrack.backoff import Backoff, BackoffPolicy
 
 __all__ = ["Captured", "LiveOptions", "LiveStream"]
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from producers.live.backoff import Backoff, BackoffPolicy
+from visiontrack.backoff import Backoff, BackoffPolicy
 
 
 def _upper(low: float, high: float) -> float:

@@ -1,4 +1,5 @@
-"""Reconnect delays: exponential backoff with full jitter, capped, reset after a success."""
+"""Retry delays (reconnects, storage retries): exponential backoff with full jitter, capped,
+reset after a success."""
 
 from __future__ import annotations
 
