@@ -146,9 +146,14 @@ class FramePublisher:
         return served
 
     def close(self, timeout: float = 30.0) -> PublishStats:
-        """Flush everything queued; raises :class:`DeliveryError` if anything was lost."""
+        """Flush everything queued, then shut the producer down (its threads and connections
+        end now, not when the object is collected); raises :class:`DeliveryError` if
+        anything was lost. The publisher cannot be used afterwards."""
         remaining = self._producer.flush(timeout)
         stats = self.stats
+        if remaining:
+            self._producer.purge()  # given up on: reported below, not retried by close()
+        self._producer.close()
         if remaining or stats.failed:
             raise DeliveryError(
                 f"{stats.failed} frames failed and {remaining} undelivered of {stats.sent}"
