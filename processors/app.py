@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import faust
 
 from processors.analytics.runner import AnalyticsRunner
+from processors.metrics import WorkerMetrics
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
 from processors.pipeline.rules_source import RulesSource
@@ -58,8 +59,9 @@ class _Intake:
     """Reads agents' input records; a bad one goes to the dead-letter topic, logged with
     its stream, topic, partition and offset."""
 
-    def __init__(self, dead_topic: faust.TopicT) -> None:
+    def __init__(self, dead_topic: faust.TopicT, metrics: WorkerMetrics) -> None:
         self._dead_topic = dead_topic
+        self.metrics = metrics
 
     async def reject(self, event: Any, stage: str, reason: str, stream_id: str | None) -> None:
         msg = event.message
@@ -84,6 +86,7 @@ class _Intake:
             reason=reason,
         )
         await self._dead_topic.send(key=event.key, value=record.to_bytes())
+        self.metrics.dead_letters.labels(stage).inc()
 
     async def read(self, event: Any, model: type[M]) -> M | None:
         """The event's message, or None after dead-lettering an undecodable or misrouted one."""
@@ -131,7 +134,9 @@ def create_app(
     bootstrap: str,
     processor: FrameProcessor,
     executor: Executor,
+    *,
     rules: RulesSource | None = None,
+    metrics: WorkerMetrics | None = None,
 ) -> faust.App:
     """A Faust app that turns frames and video chunks into per-frame tracks, and the tracks
     of streams with ``rules`` into analytics events.
@@ -141,7 +146,7 @@ def create_app(
     """
     app = _faust_app(settings, bootstrap)
     topics = _Topics.of(app, settings.topics)
-    intake = _Intake(topics.dead)
+    intake = _Intake(topics.dead, metrics or WorkerMetrics())
     _add_tracking(app, settings, topics, intake, processor=processor, executor=executor)
     if rules is not None:
         _add_analytics(app, settings, topics, intake, rules=rules)
@@ -157,8 +162,10 @@ async def _fresh_frames(
     for event in events:
         if (frame := await intake.read(event, FrameMessage)) is None:
             continue
+        intake.metrics.frames_in.labels(frame.stream_id).inc()
         last = newest.get(frame.stream_id, applied.get(frame.stream_id, -1))
         if frame.frame_no <= last:
+            intake.metrics.frames_skipped.labels(frame.stream_id).inc()
             log.debug(
                 "skipping frame already applied",
                 extra={"stream_id": frame.stream_id, "frame_no": frame.frame_no},
@@ -201,6 +208,7 @@ def _add_tracking(
                     await intake.reject(event, "decode-frame", str(result), frame.stream_id)
                     continue
                 await topics.tracks.send(key=frame.stream_id.encode(), value=result.to_bytes())
+                intake.metrics.frames_out.labels(frame.stream_id).inc()
             # One table write per stream and batch, after its tracks. A table write goes to
             # the changelog partition of the current event, which take_events leaves unset
             # (faust-streaming issue 497): name the stream's last event of the batch.
@@ -215,6 +223,7 @@ def _add_tracking(
         async for event in stream.events():
             if (chunk := await intake.read(event, VideoChunk)) is None:
                 continue
+            intake.metrics.frames_in.labels(chunk.stream_id).inc(chunk.frame_count)
             after = applied.get(chunk.stream_id, -1)
             if chunk.first_frame_no + chunk.frame_count - 1 <= after:
                 log.debug(
@@ -225,6 +234,7 @@ def _add_tracking(
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
             for tracks in result.frames:
                 await topics.tracks.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
+            intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
             if result.frames:
                 applied[chunk.stream_id] = result.frames[-1].frame_no
             if result.error is not None:
@@ -259,4 +269,6 @@ def _add_analytics(
             if applied.events is not None:
                 key = tracks.stream_id.encode()
                 await topics.events.send(key=key, value=applied.events.to_bytes())
+                for one in applied.events.events:
+                    intake.metrics.events.labels(one.kind).inc()
             state[tracks.stream_id] = applied.snapshot

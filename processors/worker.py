@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from processors.detection.detector import (
@@ -14,6 +15,7 @@ from processors.detection.detector import (
 )
 from processors.detection.export import DetectorBackend, backend_of, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
+from processors.metrics import WorkerMetrics
 from processors.pipeline.frame_processor import FrameProcessor
 from processors.pipeline.rules_source import RulesSource
 from processors.tracking.embedder import load_embedder
@@ -26,8 +28,11 @@ __all__ = ["build_processor", "run_worker"]
 log = logging.getLogger(__name__)
 
 
-def build_processor(settings: Settings) -> FrameProcessor:
-    """Load the detector and embedder named by the settings (fails fast on a bad model)."""
+def build_processor(
+    settings: Settings, on_batch: Callable[[int, dict[str, float]], None] | None = None
+) -> FrameProcessor:
+    """Load the detector and embedder named by the settings (fails fast on a bad model);
+    ``on_batch`` hears of each batch's size and stage times."""
     configure_ultralytics(settings.data_dir / "ultralytics")
     model = resolve_model_ref(settings.model)
     defaults = detection_defaults(model)
@@ -70,7 +75,22 @@ def build_processor(settings: Settings) -> FrameProcessor:
         if track_confidence is None
         else track_confidence,
         batch_size=settings.batch_max_frames,
+        on_batch=on_batch,
     )
+
+
+def _serve_metrics(metrics: WorkerMetrics, settings: Settings) -> None:
+    """Serve /metrics unless the port is 0; a port in use is logged, not fatal: detection
+    matters more than its figures."""
+    port = settings.worker_metrics_port
+    if not port:
+        return
+    try:
+        metrics.serve(settings.worker_metrics_host, port)
+    except OSError as exc:
+        log.error("metrics not served on %s:%d: %s", settings.worker_metrics_host, port, exc)
+        return
+    log.info("metrics on http://%s:%d/metrics", settings.worker_metrics_host, port)
 
 
 def run_worker(settings: Settings, bootstrap: str) -> int:
@@ -79,12 +99,14 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
 
     from processors.app import create_app
 
-    processor = build_processor(settings)
+    metrics = WorkerMetrics()
+    processor = build_processor(settings, metrics.observe_batch)
+    _serve_metrics(metrics, settings)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     engine = create_db_engine(settings.sqlalchemy_url)
     rules = RulesSource(session_factory(engine))
     rules.reload()  # then on the app's timer
-    app = create_app(settings, bootstrap, processor, executor, rules)
+    app = create_app(settings, bootstrap, processor, executor, rules=rules, metrics=metrics)
     log.info("worker starting", extra={"bootstrap": bootstrap})
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     try:

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     live_read_timeout_s: float = Field(default=10.0, gt=0)
 
     worker_id: str = "visiontrack-worker"
+    # Prometheus /metrics of the worker; port 0 turns it off.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Frames of all the worker's streams are detected together: up to this many at once,
     # waiting at most this long for a batch to fill (the latency a quiet stream pays).
     batch_max_frames: int = Field(default=8, ge=1, le=256)

@@ -82,6 +82,7 @@ class FrameProcessor:
         *,
         track_confidence: float = 0.0,
         batch_size: int = 1,
+        on_batch: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -91,6 +92,8 @@ class FrameProcessor:
         self._tracker_factory = tracker_factory
         self._trackers: dict[str, StreamTracker] = {}
         self.batch_size = batch_size  # the most frames of a chunk detected in one call
+        # Told each batch's frame count and the seconds of each stage (metrics).
+        self._on_batch = on_batch
 
     def tracker(self, stream_id: str) -> StreamTracker:
         tracker = self._trackers.get(stream_id)
@@ -107,12 +110,15 @@ class FrameProcessor:
     ) -> list[FrameTracks | FrameDecodeError]:
         """Track ``frames`` as one batch; a frame whose JPEG is bad gets its error, in place."""
         decoded: list[FrameInput | FrameDecodeError] = []
+        started = time.perf_counter()
         for frame in frames:
             try:
                 decoded.append(FrameInput.from_message(frame))
             except FrameDecodeError as exc:
                 decoded.append(exc)
-        tracked = iter(self.process_batch([d for d in decoded if isinstance(d, FrameInput)]))
+        decode_s = time.perf_counter() - started
+        good = [d for d in decoded if isinstance(d, FrameInput)]
+        tracked = iter(self.process_batch(good, decode_s=decode_s))
         return [d if isinstance(d, FrameDecodeError) else next(tracked) for d in decoded]
 
     def process_chunk(self, chunk: VideoChunk, after: int) -> ChunkTracks:
@@ -123,8 +129,15 @@ class FrameProcessor:
         tracks: list[FrameTracks] = []
         batch: list[FrameInput] = []
         error = None
+        decoded = iter(decode_chunk(chunk))
+        decode_s = 0.0
         try:
-            for frame in decode_chunk(chunk):
+            while True:
+                started = time.perf_counter()
+                frame = next(decoded, None)
+                decode_s += time.perf_counter() - started
+                if frame is None:
+                    break
                 if frame.frame_no <= after:
                     continue
                 offset_s = (frame.frame_no - chunk.first_frame_no) / chunk.fps
@@ -139,14 +152,16 @@ class FrameProcessor:
                     )
                 )
                 if len(batch) == self.batch_size:
-                    tracks.extend(self.process_batch(batch))
-                    batch = []
+                    tracks.extend(self.process_batch(batch, decode_s=decode_s))
+                    batch, decode_s = [], 0.0
         except ChunkDecodeError as exc:
             error = exc
-        tracks.extend(self.process_batch(batch))
+        tracks.extend(self.process_batch(batch, decode_s=decode_s))
         return ChunkTracks(tracks, error)
 
-    def process_batch(self, frames: Sequence[FrameInput]) -> list[FrameTracks]:
+    def process_batch(
+        self, frames: Sequence[FrameInput], *, decode_s: float = 0.0
+    ) -> list[FrameTracks]:
         """Track decoded frames, in order; a stream may have several frames in a batch.
 
         Each result's ``detect_ms`` and ``track_ms`` are its share of the batch's detection
@@ -164,6 +179,7 @@ class FrameProcessor:
         shares_ms = ((t1 - t0) * 1000 / len(frames), (t2 - t1) * 1000 / len(frames))
         results = []
         start = 0
+        track_s = 0.0
         for frame, found, kept in zip(frames, detections, fed, strict=True):
             t3 = time.perf_counter()
             mine = embeddings[start : start + len(kept)]
@@ -172,7 +188,11 @@ class FrameProcessor:
                 kept.xyxy, kept.scores, kept.class_ids, mine
             )
             track_ms = (time.perf_counter() - t3) * 1000
+            track_s += track_ms / 1000
             results.append(self._result(frame, found, boxes, shares_ms[0], shares_ms[1] + track_ms))
+        if self._on_batch is not None:
+            stages = {"decode": decode_s, "detect": t1 - t0, "embed": t2 - t1, "track": track_s}
+            self._on_batch(len(frames), stages)
         return results
 
     def _for_tracker(self, dets: Detections) -> Detections:

@@ -4,12 +4,14 @@ equal to the same rules applied directly to the tracks the worker published."""
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from infra.broker import BundledBroker
+from infra.broker import BundledBroker, free_port
 from processors.analytics import StreamAnalytics, StreamRules, TrackPoint
 from producers.jobs import publish_file
 from schemas.events import FrameEvents
@@ -47,6 +49,7 @@ def pipeline(
         clickhouse_dsn=chdb_dsn,
         clickhouse_database=clickhouse_database,
         analytics_rules_refresh_s=0.5,
+        worker_metrics_port=free_port("127.0.0.1"),
     )
     with running_pipeline(settings, broker.bootstrap_servers, tmp_path / "logs") as p:
         yield p
@@ -100,3 +103,21 @@ def test_rules_set_in_the_database_give_events_in_clickhouse(pipeline: Pipeline)
     counts = store.line_counts("street")
     assert sum(counts.values()) == len(crossings)
     assert set(counts) <= {("middle", "in"), ("middle", "out")}
+
+    # The worker's Prometheus metrics saw the same.
+    url = f"http://127.0.0.1:{pipeline.settings.worker_metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        metrics = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(resp.read().decode())
+            for s in family.samples
+        }
+    street = (("stream_id", "street"),)
+    assert metrics[("visiontrack_frames_in_total", street)] == 250
+    assert metrics[("visiontrack_frames_out_total", street)] == 250
+    for stage in ("decode", "detect", "embed", "track"):
+        assert metrics[("visiontrack_stage_seconds_count", (("stage", stage),))] == 250
+    assert metrics[("visiontrack_batch_frames_sum", ())] == 250
+    assert metrics[("visiontrack_analytics_events_total", (("kind", "line_cross"),))] == len(
+        crossings
+    )
