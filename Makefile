@@ -48,6 +48,8 @@ test: lint typecheck
 bench: setup
 	$(RUN)/python -m benchmarks.producer_throughput
 	$(RUN)/python -m benchmarks.frames_vs_chunks
+	$(RUN)/python -m benchmarks.detector_backends
+	$(RUN)/python -m benchmarks.deepsort_step
 
 clean:
 	rm -rf $(VENV) .visiontrack .mypy_cache .ruff_cache .pytest_cache
