@@ -170,7 +170,7 @@ class FrameProcessor:
         if not frames:
             return []
         t0 = time.perf_counter()
-        detections = self._detector.detect([f.image for f in frames])
+        detections = self._detect_by_shape(frames)
         t1 = time.perf_counter()
         fed = [self._for_tracker(d) for d in detections]
         crops = [c for f, d in zip(frames, fed, strict=True) for c in crop_boxes(f.image, d.xyxy)]
@@ -194,6 +194,22 @@ class FrameProcessor:
             stages = {"decode": decode_s, "detect": t1 - t0, "embed": t2 - t1, "track": track_s}
             self._on_batch(len(frames), stages)
         return results
+
+    def _detect_by_shape(self, frames: Sequence[FrameInput]) -> list[Detections]:
+        """Detections of ``frames``, in order, one detector call per image size.
+
+        Ultralytics pads a batch of mixed sizes to a full square instead of the tighter
+        rectangle it uses for one size, which shifts scores and boxes a little: a stream's
+        results would then depend on which other streams shared its batch.
+        """
+        by_shape: dict[tuple[int, ...], list[int]] = {}
+        for i, frame in enumerate(frames):
+            by_shape.setdefault(frame.image.shape, []).append(i)
+        found: dict[int, Detections] = {}
+        for indices in by_shape.values():
+            results = self._detector.detect([frames[i].image for i in indices])
+            found.update(zip(indices, results, strict=True))
+        return [found[i] for i in range(len(frames))]
 
     def _for_tracker(self, dets: Detections) -> Detections:
         """The detections confident enough to start and extend tracks."""

@@ -1,10 +1,13 @@
-"""Frames of several streams detected and embedded as one batch track as they do one by one."""
+"""Frames of several streams (of different sizes) detected and embedded as one batch track
+as they do one by one."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
+import numpy as np
+
+from processors.pipeline.frame_processor import FrameDecodeError, FrameInput, FrameProcessor
 from processors.worker import build_processor
 from producers.frames import encode_image
 from producers.synthetic.config import SceneConfig
@@ -43,6 +46,10 @@ def _summary(result: FrameTracks) -> tuple[str, int, list[tuple[int, int, tuple[
     return result.stream_id, result.frame_no, tracks
 
 
+def _scores(result: FrameTracks) -> np.ndarray:
+    return np.array([d.confidence for d in result.detections])
+
+
 def test_batches_across_streams_track_like_single_frames(tmp_path: Path) -> None:
     frames = _interleaved()
     single = _processor(tmp_path / "one", 1)
@@ -56,6 +63,13 @@ def test_batches_across_streams_track_like_single_frames(tmp_path: Path) -> None
     assert all(isinstance(r, FrameTracks) for r in results)
     got = [_summary(r) for r in results if isinstance(r, FrameTracks)]
     assert got == [_summary(r) for r in one_by_one]
+    # Detections too, to float noise of the batch size: a batch of mixed image sizes padded
+    # to one square would shift scores by ~0.01, making a stream depend on its neighbours.
+    for batch_result, single_result in zip(results, one_by_one, strict=True):
+        assert isinstance(batch_result, FrameTracks)
+        got_scores, want = _scores(batch_result), _scores(single_result)
+        assert got_scores.shape == want.shape
+        assert np.abs(got_scores - want).max(initial=0.0) < 2e-3
     assert sum(len(r.tracks) for r in one_by_one) >= 20  # the scenes do get tracked
     assert {r.stream_id for r in one_by_one if r.tracks} == {"a", "b"}
 
@@ -74,3 +88,29 @@ def test_a_bad_frame_in_a_batch_gets_its_error_and_the_others_are_tracked(
         ("b", 0),
         ("a", 1),
     ]
+
+
+def test_a_batch_of_mixed_sizes_detects_each_frame_as_it_would_alone(tmp_path: Path) -> None:
+    """Ultralytics pads a batch of mixed sizes to a full square, which changes boxes and
+    scores (up to 0.06 here); detecting each size on its own keeps frames independent."""
+    processor = _processor(tmp_path, 4)
+    a = [
+        f.image
+        for f in SceneGenerator(3, SceneConfig(width=480, height=360, num_frames=4)).frames()
+    ]
+    b = [
+        f.image
+        for f in SceneGenerator(4, SceneConfig(width=640, height=272, num_frames=4)).frames()
+    ]
+    frames = [
+        FrameInput(image, sid, i, 0.0)
+        for i in range(4)
+        for sid, image in (("a", a[i]), ("b", b[i]))
+    ]
+    batched = processor.process_batch(frames)
+    for frame, result in zip(frames, batched, strict=True):
+        alone = _processor(tmp_path / f"{frame.stream_id}{frame.frame_no}", 1).process_batch(
+            [frame]
+        )[0]
+        assert _scores(result).shape == _scores(alone).shape
+        assert np.abs(_scores(result) - _scores(alone)).max(initial=0.0) < 1e-4

@@ -65,6 +65,7 @@ def test_a_failing_clickhouse_is_retried_and_no_frame_is_lost(
     for n in range(5):
         producer.produce(settings.topics.tracks, key=b"cam", value=_tracks(n).to_bytes())
     assert producer.flush(30) == 0
+    producer.close()
 
     sink = AnalyticsSink(settings, broker.bootstrap_servers, analytics_store, sessions)
     with caplog.at_level(logging.ERROR):
