@@ -136,6 +136,7 @@ class AnalyticsSink:
                 producer.poll(0)
         finally:
             producer.flush(10)
+            producer.close()  # now, not at garbage collection
             consumer.close()
             log.info("analytics sink stopped", extra={"frames_written": self.stats.frames_written})
 
