@@ -1,7 +1,9 @@
-"""The Faust application of the worker: topics, the applied-frames table and the agent.
+"""The Faust application of the worker: topics, tables and agents.
 
-Every stream topic is keyed by stream id and shares one partition count, so a stream's
-frames, its table entry and its tracker live on one worker.
+Agents: frames (in batches across streams) and video chunks into tracks, sharing the
+applied-frames table; tracks of streams with rules into analytics events, with the
+analytics-state table. Every stream topic is keyed by stream id and shares one partition
+count, so a stream's frames, its table entries and its tracker live on one worker.
 """
 
 from __future__ import annotations
