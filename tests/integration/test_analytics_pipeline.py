@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from infra.broker import BundledBroker, free_port
+from infra.broker import free_port
 from processors.analytics import StreamAnalytics, StreamRules, TrackPoint
 from producers.jobs import publish_file
 from schemas.events import FrameEvents
@@ -35,23 +35,13 @@ RULES = {
 
 
 @pytest.fixture
-def pipeline(
-    broker: BundledBroker,
-    make_settings: Callable[..., Settings],
-    postgres_url: str,
-    chdb_dsn: str,
-    clickhouse_database: str,
-    tmp_path: Path,
-) -> Iterator[Pipeline]:
-    settings = make_settings(
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        database_url=postgres_url,
-        clickhouse_dsn=chdb_dsn,
-        clickhouse_database=clickhouse_database,
+def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Pipeline]:
+    settings = pipeline_settings(
         analytics_rules_refresh_s=0.5,
         worker_metrics_port=free_port("127.0.0.1"),
     )
-    with running_pipeline(settings, broker.bootstrap_servers, tmp_path / "logs") as p:
+    bootstrap = settings.kafka_bootstrap_servers or ""
+    with running_pipeline(settings, bootstrap, tmp_path / "logs") as p:
         yield p
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from confluent_kafka import Producer
 
-from infra.broker import BundledBroker
 from producers.jobs import publish_file
 from schemas.dead_letters import DeadLetter
 from schemas.frames import FrameMessage
@@ -42,22 +41,12 @@ def _frame_count(path: Path) -> int:
 
 
 @pytest.fixture
-def pipeline(
-    broker: BundledBroker,
-    make_settings: Callable[..., Settings],
-    postgres_url: str,
-    chdb_dsn: str,
-    clickhouse_database: str,
-    tmp_path: Path,
-) -> Iterator[Pipeline]:
-    settings = make_settings(
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        database_url=postgres_url,
-        clickhouse_dsn=chdb_dsn,
-        clickhouse_database=clickhouse_database,
+def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Pipeline]:
+    settings = pipeline_settings(
         **PLUMBING_MODEL,
     )
-    with running_pipeline(settings, broker.bootstrap_servers, tmp_path / "logs") as p:
+    bootstrap = settings.kafka_bootstrap_servers or ""
+    with running_pipeline(settings, bootstrap, tmp_path / "logs") as p:
         yield p
 
 
