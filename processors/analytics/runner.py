@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import msgpack
 
@@ -50,14 +49,6 @@ def _wire(event: AnalyticsEvent) -> StreamEvent:
     )
 
 
-def _last_frame_no(snapshot: bytes | None) -> int | None:
-    if snapshot is None:
-        return None
-    data: dict[str, Any] = msgpack.unpackb(snapshot)
-    last = data.get("last_frame_no")
-    return None if last is None else int(last)
-
-
 class AnalyticsRunner:
     """``apply(tracks, stored_snapshot) -> Applied | None`` for frames of any stream."""
 
@@ -67,6 +58,7 @@ class AnalyticsRunner:
         self._rules_of = rules_of
         self._lost_after_frames = lost_after_frames
         self._streams: dict[str, StreamAnalytics] = {}
+        self._written: dict[str, bytes] = {}  # the snapshot each local state last gave
 
     def apply(self, tracks: FrameTracks, stored: bytes | None) -> Applied | None:
         """Apply a frame; None when its stream has no rules or the frame was applied before."""
@@ -74,6 +66,7 @@ class AnalyticsRunner:
         rules = self._rules_of(stream_id)
         if rules is None:
             self._streams.pop(stream_id, None)
+            self._written.pop(stream_id, None)
             return None
         analytics = self._current(stream_id, rules, stored)
         if analytics.last_frame_no is not None and tracks.frame_no <= analytics.last_frame_no:
@@ -86,6 +79,7 @@ class AnalyticsRunner:
         ]
         events = analytics.update(tracks.frame_no, tracks.captured_at, points)
         snapshot: bytes = msgpack.packb(analytics.snapshot())
+        self._written[stream_id] = snapshot
         if not events:
             return Applied(None, snapshot)
         wire = FrameEvents(
@@ -99,8 +93,8 @@ class AnalyticsRunner:
     def _current(self, stream_id: str, rules: StreamRules, stored: bytes | None) -> StreamAnalytics:
         """The local state, restored from ``stored`` when that is not where the local is."""
         local = self._streams.get(stream_id)
-        if local is not None and local.last_frame_no == _last_frame_no(stored):
-            return local
+        if local is not None and stored == self._written.get(stream_id):
+            return local  # the table holds what this state wrote: nothing to restore
         if stored is None:
             fresh = StreamAnalytics(stream_id, rules, lost_after_frames=self._lost_after_frames)
             self._streams[stream_id] = fresh
