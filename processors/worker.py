@@ -18,6 +18,7 @@ from processors.detection.ultralytics_env import configure_ultralytics
 from processors.metrics import WorkerMetrics
 from processors.pipeline.frame_processor import FrameProcessor
 from processors.pipeline.rules_source import RulesSource
+from processors.threads import single_threaded_blas
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
 from visiontrack.db import create_db_engine, session_factory
@@ -34,6 +35,7 @@ def build_processor(
     """Load the detector and embedder named by the settings (fails fast on a bad model);
     ``on_batch`` hears of each batch's size and stage times."""
     configure_ultralytics(settings.data_dir / "ultralytics")
+    single_threaded_blas()
     model = resolve_model_ref(settings.model)
     defaults = detection_defaults(model)
     if defaults is UNTRAINED_DEFAULTS:
@@ -57,7 +59,7 @@ def build_processor(
         max_detections=settings.model_max_detections or defaults.max_detections,
         device=settings.device,
     )
-    embedder = load_embedder(settings.embedder)
+    embedder = load_embedder(settings.embedder, settings.embedder_backend, settings.data_dir)
     cosine_gate = settings.tracker_max_cosine_distance or embedder.max_cosine_distance
     track_confidence = settings.tracker_min_confidence
     if track_confidence is None:
@@ -65,16 +67,19 @@ def build_processor(
     return FrameProcessor(
         detector,
         embedder,
-        lambda: StreamTracker(
+        lambda stream_id: StreamTracker(
             max_age=settings.tracker_max_age,
             n_init=settings.tracker_n_init,
             max_cosine_distance=cosine_gate,
             gating_only_position=settings.tracker_gating_only_position,
+            gallery_budget=settings.tracker_gallery_budget,
+            appearance=not settings.motion_only(stream_id),
         ),
         track_confidence=defaults.track_confidence
         if track_confidence is None
         else track_confidence,
         batch_size=settings.batch_max_frames,
+        snapshot_every=settings.tracker_snapshot_every_frames,
         on_batch=on_batch,
     )
 

@@ -13,8 +13,6 @@ call, at a fixed square input size: the size the weights were trained at unless 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -24,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from processors.detection.detector import ModelError, load_yolo
+from processors.export_files import file_sha256, is_current, put_in_place, write_card
 
 __all__ = [
     "DetectorBackend",
@@ -80,18 +79,6 @@ def export_path(source: Path, backend: DetectorBackend, imgsz: int, out_dir: Pat
     )
 
 
-def _card_path(export: Path) -> Path:
-    return export.with_name(export.name + ".json")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _trained_imgsz(source: Path) -> int:
     imgsz = load_yolo(str(source)).overrides.get("imgsz", DEFAULT_IMGSZ)
     return int(imgsz[0] if isinstance(imgsz, list | tuple) else imgsz)
@@ -131,20 +118,17 @@ def export_detector(
             made = Path(str(load_yolo(str(copy)).export(format=backend.value, **options)))
         except Exception as exc:  # Ultralytics raises many types from its exporters
             raise ModelError(f"exporting {ref} to {backend.value} failed: {exc}") from exc
-        if target.is_dir():
-            shutil.rmtree(target)
-        target.unlink(missing_ok=True)
-        shutil.move(made, target)
+        put_in_place(made, target)
     card = ExportCard(
         source=str(source.resolve()),
-        source_sha256=_sha256(source),
+        source_sha256=file_sha256(source),
         backend=backend.value,
         imgsz=size,
         dynamic_batch=True,
         ultralytics=ultralytics_version,
         duration_s=round(time.perf_counter() - started, 2),
     )
-    _card_path(target).write_text(json.dumps(asdict(card), indent=2) + "\n")
+    write_card(target, asdict(card))
     log.info(
         "exported %s to %s in %.1fs", source, target, card.duration_s, extra={"backend": backend}
     )
@@ -176,10 +160,6 @@ def exported_detector(
     source = _torch_source(ref)
     size = imgsz or _trained_imgsz(source)
     target = export_path(source, backend, size, out_dir)
-    card = _card_path(target)
-    if target.exists() and card.is_file():
-        recorded = json.loads(card.read_text()).get("source_sha256")
-        if recorded == _sha256(source):
-            return RunnableModel(str(target), size)
-        log.info("weights %s changed since %s was exported: exporting again", source, target)
+    if is_current(target, source):
+        return RunnableModel(str(target), size)
     return RunnableModel(str(export_detector(ref, backend, out_dir, size)), size)

@@ -3,8 +3,9 @@ one tracker per stream."""
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -13,13 +14,23 @@ import numpy.typing as npt
 
 from processors.detection.detector import Detections, YoloDetector
 from processors.pipeline.chunk_decoder import ChunkDecodeError, decode_chunk
+from processors.tracking.durable import (
+    DurableTracker,
+    RestoreReport,
+    StateWrite,
+    StoredTracker,
+    TrackerInput,
+)
 from processors.tracking.embedder import Embedder, crop_boxes
 from processors.tracking.tracker import StreamTracker, TrackBox
+from processors.tracking.tracker_state import TrackerStateError
 from schemas.frames import FrameMessage
 from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 from schemas.video_chunks import VideoChunk
 
 __all__ = ["ChunkTracks", "FrameDecodeError", "FrameInput", "FrameProcessor", "decode_jpeg"]
+
+log = logging.getLogger(__name__)
 
 
 class FrameDecodeError(ValueError):
@@ -70,18 +81,20 @@ class FrameProcessor:
 
     A batch is detected in one call and the crops of all its boxes are embedded in one
     call; then each frame, in order, advances its own stream's tracker. Trackers live in a
-    dict keyed by stream id; all per-stream state is in its tracker. Not thread-safe: call
-    from one thread (the worker runs it in a single-thread executor).
+    dict keyed by stream id; all per-stream state is in its tracker, which also says what to
+    store for it (:meth:`checkpoints`) and is brought back from that (:meth:`restore`). Not
+    thread-safe: call from one thread (the worker runs it in a single-thread executor).
     """
 
     def __init__(
         self,
         detector: YoloDetector,
         embedder: Embedder,
-        tracker_factory: Callable[[], StreamTracker],
+        tracker_factory: Callable[[str], StreamTracker],
         *,
         track_confidence: float = 0.0,
         batch_size: int = 1,
+        snapshot_every: int = 100,
         on_batch: Callable[[int, dict[str, float]], None] | None = None,
     ) -> None:
         if batch_size < 1:
@@ -90,16 +103,67 @@ class FrameProcessor:
         self._track_confidence = track_confidence
         self._embedder = embedder
         self._tracker_factory = tracker_factory
-        self._trackers: dict[str, StreamTracker] = {}
+        self._trackers: dict[str, DurableTracker] = {}
+        self._snapshot_every = snapshot_every  # frames between tracker snapshots
         self.batch_size = batch_size  # the most frames of a chunk detected in one call
         # Told each batch's frame count and the seconds of each stage (metrics).
         self._on_batch = on_batch
 
-    def tracker(self, stream_id: str) -> StreamTracker:
+    def _tracker(self, stream_id: str) -> DurableTracker:
         tracker = self._trackers.get(stream_id)
         if tracker is None:
-            tracker = self._trackers[stream_id] = self._tracker_factory()
+            tracker = self._trackers[stream_id] = DurableTracker(
+                self._tracker_factory(stream_id), snapshot_every=self._snapshot_every
+            )
         return tracker
+
+    def covered(self, stream_id: str) -> int | None:
+        """The last frame of the stream this worker's tracker state covers (as of its last
+        checkpoint), or None if it has none: the tables hold the truth when they differ."""
+        tracker = self._trackers.get(stream_id)
+        return None if tracker is None else tracker.through
+
+    def checkpoints(self, through: Mapping[str, int]) -> dict[str, StateWrite]:
+        """What to store for each stream that has applied its frames up to ``through``."""
+        return {s: self._tracker(s).checkpoint(s, last) for s, last in through.items()}
+
+    def restore(self, stream_id: str, stored: StoredTracker, applied: int) -> RestoreReport:
+        """Bring the stream's tracker to frame ``applied`` from what the tables hold.
+
+        Unreadable state is logged and the stream starts over with a fresh tracker (and so
+        new track ids): better than stopping every stream of the partition.
+        """
+        context = {"stream_id": stream_id, "applied": applied}
+        try:
+            fresh = self._tracker_factory(stream_id)
+            durable, report = DurableTracker.restore(
+                fresh, stored, applied, snapshot_every=self._snapshot_every
+            )
+        except TrackerStateError as exc:
+            log.error("tracker state unreadable, starting a fresh tracker: %s", exc, extra=context)
+            durable = DurableTracker(
+                self._tracker_factory(stream_id),
+                snapshot_every=self._snapshot_every,
+                through=applied,
+                snapshot_due=True,
+            )
+            report = RestoreReport(-1, 0, -1, applied + 1)
+        self._trackers[stream_id] = durable
+        if report.missing:
+            log.warning(
+                "tracker restored through frame %d: %d applied frames missing from its journal",
+                report.through,
+                report.missing,
+                extra=context,
+            )
+        elif applied >= 0:
+            log.info(
+                "tracker restored from the snapshot through frame %d and %d journaled frames",
+                report.snapshot_through,
+                report.replayed,
+                extra=context,
+            )
+        return report
 
     def process(self, frame: FrameMessage) -> FrameTracks:
         """Track a ``frames`` message; :class:`FrameDecodeError` if its JPEG is bad."""
@@ -173,20 +237,26 @@ class FrameProcessor:
         detections = self._detect_by_shape(frames)
         t1 = time.perf_counter()
         fed = [self._for_tracker(d) for d in detections]
-        crops = [c for f, d in zip(frames, fed, strict=True) for c in crop_boxes(f.image, d.xyxy)]
+        # Motion-only streams' boxes are not embedded.
+        embedded = [self._tracker(f.stream_id).tracker.appearance for f in frames]
+        crops = [
+            c
+            for f, d, wanted in zip(frames, fed, embedded, strict=True)
+            if wanted
+            for c in crop_boxes(f.image, d.xyxy)
+        ]
         embeddings = self._embedder.embed(crops)
         t2 = time.perf_counter()
         shares_ms = ((t1 - t0) * 1000 / len(frames), (t2 - t1) * 1000 / len(frames))
         results = []
         start = 0
         track_s = 0.0
-        for frame, found, kept in zip(frames, detections, fed, strict=True):
+        for frame, found, kept, wanted in zip(frames, detections, fed, embedded, strict=True):
             t3 = time.perf_counter()
-            mine = embeddings[start : start + len(kept)]
-            start += len(kept)
-            boxes = self.tracker(frame.stream_id).update(
-                kept.xyxy, kept.scores, kept.class_ids, mine
-            )
+            mine = embeddings[start : start + len(kept)] if wanted else []
+            start += len(kept) if wanted else 0
+            given = TrackerInput.of(frame.frame_no, kept.xyxy, kept.scores, kept.class_ids, mine)
+            boxes = self._tracker(frame.stream_id).update(given)
             track_ms = (time.perf_counter() - t3) * 1000
             track_s += track_ms / 1000
             results.append(self._result(frame, found, boxes, shares_ms[0], shares_ms[1] + track_ms))

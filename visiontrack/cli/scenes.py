@@ -127,6 +127,19 @@ def cmd_model_export(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_model_export_embedder(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.tracking.embedder import EmbedderBackend
+    from processors.tracking.mobilenet_export import export_embedder
+
+    path = export_embedder(EmbedderBackend(args.format), settings.data_dir / "models")
+    out(f"exported the MobileNetV2 embedder to {path}")
+    out(
+        f"the worker runs it with VISIONTRACK_EMBEDDER=mobilenetv2 "
+        f"VISIONTRACK_EMBEDDER_BACKEND={args.format}"
+    )
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     demo = add("demo", cmd_demo, "run sample streams through the stack and keep serving")
     demo.add_argument("--video", type=Path, default=None, help="default: bikes.mp4")
@@ -171,6 +184,13 @@ def register(sub: Any, add: Add) -> None:
     export.add_argument("--model", help=".pt weights (default: VISIONTRACK_MODEL or the sample)")
     export.add_argument("--imgsz", type=int, help="input size (default: the trained size)")
     export.add_argument("--out", type=Path, default=None, help="default: <data dir>/models")
+    embedder = add(
+        "export-embedder",
+        cmd_model_export_embedder,
+        "export the MobileNetV2 embedder for ONNX Runtime or OpenVINO into <data dir>/models",
+        model,
+    )
+    embedder.add_argument("--format", choices=("onnx", "openvino"), required=True)
 
     evals = sub.add_parser("eval", help="accuracy").add_subparsers(dest="eval", required=True)
     ev = add("tracking", cmd_eval_tracking, "score detection and tracking on scenes", evals)
