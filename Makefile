@@ -50,6 +50,7 @@ bench: setup
 	$(RUN)/python -m benchmarks.frames_vs_chunks
 	$(RUN)/python -m benchmarks.detector_backends
 	$(RUN)/python -m benchmarks.deepsort_step
+	$(RUN)/python -m benchmarks.pipeline
 
 clean:
 	rm -rf $(VENV) .visiontrack .mypy_cache .ruff_cache .pytest_cache

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 
@@ -22,9 +23,32 @@ from schemas.db import Job
 from schemas.jobs import JobState
 from visiontrack import repository
 from visiontrack.db import create_db_engine, migrate
-from visiontrack.settings import Settings
+from visiontrack.settings import Settings, TopicNames
 
-__all__ = ["LocalPipeline", "PipelineError"]
+__all__ = ["LocalPipeline", "PipelineError", "isolated_settings"]
+
+
+def isolated_settings(settings: Settings, work_dir: Path, bootstrap: str, *, name: str) -> Settings:
+    """Settings for a pipeline of its own: data dir, topics, groups, SQLite, and a ClickHouse
+    database of its own (on the configured server, else in an embedded engine in ``work_dir``).
+    ``name`` starts every name, so a run's topics and groups tell what made them.
+    """
+    run = uuid.uuid4().hex[:8]
+    return settings.model_copy(
+        update={
+            "data_dir": work_dir,
+            "kafka_bootstrap_servers": bootstrap,
+            "clickhouse_dsn": settings.clickhouse_dsn or f"chdb://{work_dir / 'analytics'}",
+            "clickhouse_database": f"{name}_{run}",
+            "database_url": f"sqlite:///{work_dir / (name + '.db')}",
+            "topics": TopicNames.model_validate(
+                {topic: f"{name}-{run}-{topic}" for topic in TopicNames.model_fields}
+            ),
+            "worker_id": f"{name}-worker-{run}",
+            "sink_group_id": f"{name}-sink-{run}",
+            "dashboard_enabled": False,
+        }
+    )
 
 
 class PipelineError(RuntimeError):
@@ -35,8 +59,8 @@ class LocalPipeline:
     def __init__(self, settings: Settings, bootstrap: str, log_dir: Path) -> None:
         self.settings = settings
         self.bootstrap = bootstrap
-        self.worker_log = log_dir / "worker.log"
-        self._worker: subprocess.Popen[bytes] | None = None
+        self._log_dir = log_dir
+        self._workers: dict[str, subprocess.Popen[bytes]] = {}
         self._services: ApiServices | None = None
 
     @property
@@ -57,7 +81,8 @@ class LocalPipeline:
         if self._services is not None:
             self._services.stop()
             self._services = None
-        self.stop_worker()
+        for name in list(self._workers):
+            self.stop_worker(name)
 
     def __enter__(self) -> LocalPipeline:
         try:
@@ -77,21 +102,33 @@ class LocalPipeline:
 
     # The worker -----------------------------------------------------------------------
 
-    def start_worker(self) -> None:
+    def worker_log(self, name: str = "worker") -> Path:
+        return self._log_dir / f"{name}.log"
+
+    def start_worker(self, name: str = "worker", **overrides: str) -> None:
+        """Start a worker process; ``overrides`` are extra ``VISIONTRACK_*`` variables.
+
+        Workers of one pipeline share its consumer group, so a second one takes over some of
+        the partitions (and with them their streams) from the first.
+        """
+        if name in self._workers:
+            raise PipelineError(f"worker {name!r} is already running")
         env = {k: v for k, v in os.environ.items() if not k.startswith("VISIONTRACK_")}
         env |= self.settings.to_env() | {"VISIONTRACK_KAFKA_BOOTSTRAP_SERVERS": self.bootstrap}
-        self.worker_log.parent.mkdir(parents=True, exist_ok=True)
-        with self.worker_log.open("ab") as out:
-            self._worker = subprocess.Popen(
+        env |= overrides
+        log = self.worker_log(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            self._workers[name] = subprocess.Popen(
                 guarded([sys.executable, "-m", "visiontrack.cli", "worker"]),
                 env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
 
-    def stop_worker(self, timeout: float = 30.0) -> int | None:
+    def stop_worker(self, name: str = "worker", timeout: float = 30.0) -> int | None:
         """SIGTERM the worker and wait; its exit code (None if none ran)."""
-        worker, self._worker = self._worker, None
+        worker = self._workers.pop(name, None)
         if worker is None:
             return None
         worker.terminate()
@@ -101,14 +138,27 @@ class LocalPipeline:
             worker.kill()
             return worker.wait()
 
-    def worker_log_tail(self, chars: int = 3000) -> str:
-        return self.worker_log.read_text(errors="replace")[-chars:]
+    def worker_pids(self) -> dict[str, int]:
+        """The process id of each running worker, by name."""
+        return {name: worker.pid for name, worker in self._workers.items()}
+
+    def kill_worker(self, name: str = "worker") -> int:
+        """SIGKILL the worker, as a crash would end it; its exit code."""
+        worker = self._workers.pop(name)
+        worker.kill()
+        return worker.wait()
+
+    def worker_log_tail(self, name: str = "worker", chars: int = 3000) -> str:
+        return self.worker_log(name).read_text(errors="replace")[-chars:]
 
     def check_worker(self) -> None:
-        if self._worker is not None and self._worker.poll() is not None:
-            raise PipelineError(
-                f"worker exited with {self._worker.returncode}:\n{self.worker_log_tail()}"
-            )
+        """Raise :class:`PipelineError` if a worker exited without being stopped."""
+        for name, worker in self._workers.items():
+            if worker.poll() is not None:
+                raise PipelineError(
+                    f"worker {name!r} exited with {worker.returncode}:\n"
+                    f"{self.worker_log_tail(name)}"
+                )
 
     # Jobs -----------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaError, KafkaException
@@ -10,7 +11,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from visiontrack.settings import Settings
 
-__all__ = ["TopicSpec", "ensure_topics", "topic_specs"]
+__all__ = ["TopicSpec", "default_partition", "ensure_topics", "spread_stream_ids", "topic_specs"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,23 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(t.dead_letter, n, size),
         TopicSpec(t.events, n, 1024 * 1024),
     ]
+
+
+def default_partition(key: str, partitions: int) -> int:
+    """The partition librdkafka's default partitioner (CRC32 of the key) gives a stream id."""
+    return zlib.crc32(key.encode()) % partitions
+
+
+def spread_stream_ids(prefix: str, count: int, partitions: int) -> list[str]:
+    """Up to ``count`` stream ids ``<prefix>-<n>``, each on a partition of its own (at most
+    one per partition), so that as many workers can each own one: for tests and benchmarks."""
+    ids: dict[int, str] = {}
+    n = 0
+    while len(ids) < min(count, partitions):
+        name = f"{prefix}-{n}"
+        ids.setdefault(default_partition(name, partitions), name)
+        n += 1
+    return list(ids.values())
 
 
 def ensure_topics(settings: Settings, bootstrap: str, timeout: float = 30.0) -> list[str]:

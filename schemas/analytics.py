@@ -60,7 +60,8 @@ CREATE TABLE IF NOT EXISTS {db}.frame_tracks
     det_x1       Array(Float32),
     det_y1       Array(Float32),
     det_x2       Array(Float32),
-    det_y2       Array(Float32)
+    det_y2       Array(Float32),
+    stored_at    DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree(processed_at)
 PARTITION BY toYYYYMM(captured_at)
@@ -103,10 +104,19 @@ ORDER BY (stream_id, frame_no, rule_id, track_id, kind)
 """
 
 
+# When the row reached ClickHouse (the server's clock): with captured_at, the end-to-end
+# latency of a frame. Added to tables made before it existed.
+_STORED_AT = """
+ALTER TABLE {db}.frame_tracks
+ADD COLUMN IF NOT EXISTS stored_at DateTime64(3, 'UTC') DEFAULT now64(3)
+"""
+
+
 def analytics_ddl(database: str) -> list[str]:
     """Statements that create the analytics schema in ``database`` (idempotent)."""
     return [
         f"CREATE DATABASE IF NOT EXISTS {database}",
         _FRAME_TRACKS.format(db=database),
+        _STORED_AT.format(db=database),
         _EVENTS.format(db=database),
     ]

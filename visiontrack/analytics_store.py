@@ -20,7 +20,14 @@ from schemas.analytics import EVENT_COLUMNS, FRAME_TRACKS_COLUMNS, analytics_ddl
 from schemas.events import FrameEvents
 from schemas.tracks import FrameTracks
 
-__all__ = ["AnalyticsStore", "StoredFrame", "StreamSummary", "connect_analytics", "frame_row"]
+__all__ = [
+    "AnalyticsStore",
+    "StoredFrame",
+    "StoredTiming",
+    "StreamSummary",
+    "connect_analytics",
+    "frame_row",
+]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +115,18 @@ def event_rows(msg: FrameEvents) -> list[list[object]]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class StoredTiming:
+    """Stored frames of some streams: count, processing span and latency quantiles (s)."""
+
+    frames: int
+    processing_span_s: float
+    latency_p50_s: float
+    latency_p95_s: float
+    processed_p50_s: float  # the part of the latency until the worker had tracked it
+    processed_p95_s: float
+
+
 class AnalyticsStore:
     """Writes and reads per-frame tracks in one ClickHouse database.
 
@@ -162,6 +181,21 @@ class AnalyticsStore:
             {"stream": stream_id},
         )
         return [(int(f), str(k), str(r), int(t), str(d)) for f, k, r, t, d in rows]
+
+    def timing(self, stream_ids: Sequence[str]) -> StoredTiming:
+        """How the streams' stored frames were processed: how many, the span from the first
+        to the last ``processed_at``, and the end-to-end latency (``stored_at`` minus
+        ``captured_at``) and its part until the worker (``processed_at`` minus
+        ``captured_at``) at the median and the 95th percentile."""
+        rows = self._query(
+            "SELECT count(), toFloat64(max(processed_at)) - toFloat64(min(processed_at)),"
+            " quantiles(0.5, 0.95)(toFloat64(stored_at) - toFloat64(captured_at)),"
+            " quantiles(0.5, 0.95)(toFloat64(processed_at) - toFloat64(captured_at))"
+            f" FROM {self._db}.frame_tracks FINAL WHERE stream_id IN {{streams:Array(String)}}",
+            {"streams": list(stream_ids)},
+        )
+        count, span, (p50, p95), (w50, w95) = rows[0]
+        return StoredTiming(int(count), float(span), float(p50), float(p95), float(w50), float(w95))
 
     def job_frame_counts(self, job_ids: Sequence[str]) -> dict[str, int]:
         """Distinct frames stored per job."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +29,7 @@ from visiontrack.evaluation.collect import (
 from visiontrack.evaluation.detection_map import map50
 from visiontrack.evaluation.rows import BoxRows
 from visiontrack.evaluation.tracking_metrics import TrackingScores, evaluate_tracking
-from visiontrack.settings import Settings, TopicNames
+from visiontrack.settings import Settings
 
 __all__ = ["EvalPlan", "EvalReport", "run_evaluation"]
 
@@ -115,31 +114,9 @@ def _run_direct(settings: Settings, plan: EvalPlan) -> list[SceneResult]:
     return results
 
 
-def _isolated(settings: Settings, work_dir: Path, bootstrap: str) -> Settings:
-    """Settings for a pipeline of its own: data dir, topics, groups, SQLite, and a ClickHouse
-    database of its own (on the configured server, else in an embedded engine in ``work_dir``).
-    """
-    run = uuid.uuid4().hex[:8]
-    return settings.model_copy(
-        update={
-            "data_dir": work_dir,
-            "kafka_bootstrap_servers": bootstrap,
-            "clickhouse_dsn": settings.clickhouse_dsn or f"chdb://{work_dir / 'analytics'}",
-            "clickhouse_database": f"eval_{run}",
-            "database_url": f"sqlite:///{work_dir / 'eval.db'}",
-            "topics": TopicNames.model_validate(
-                {name: f"eval-{run}-{name}" for name in TopicNames.model_fields}
-            ),
-            "worker_id": f"eval-worker-{run}",
-            "sink_group_id": f"eval-sink-{run}",
-            "dashboard_enabled": False,
-        }
-    )
-
-
 def _run_pipeline(settings: Settings, plan: EvalPlan, work_dir: Path) -> list[SceneResult]:
     from infra.broker import BundledBroker
-    from infra.local_pipeline import LocalPipeline
+    from infra.local_pipeline import LocalPipeline, isolated_settings
     from producers.jobs import publish_job
 
     broker = None if settings.kafka_bootstrap_servers else BundledBroker()
@@ -147,7 +124,7 @@ def _run_pipeline(settings: Settings, plan: EvalPlan, work_dir: Path) -> list[Sc
         broker.start()
     try:
         bootstrap = settings.kafka_bootstrap_servers or broker.bootstrap_servers  # type: ignore[union-attr]
-        local_settings = _isolated(settings, work_dir, bootstrap)
+        local_settings = isolated_settings(settings, work_dir, bootstrap, name="eval")
         with LocalPipeline(local_settings, bootstrap, work_dir / "logs") as pipeline:
             sessions = pipeline.services.sessions
             jobs = {}

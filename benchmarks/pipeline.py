@@ -1,0 +1,353 @@
+"""The whole pipeline at speed, side by side in one run.
+
+    .venv/bin/python -m benchmarks.pipeline [--frames 200] [--latency-frames 150] [--json]
+
+A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
+
+1. **Throughput**, frames/s, torch and OpenVINO backends:
+   - *direct*: the worker's frame processor (detector, embedder, DeepSORT) called in a loop on
+     the decoded video, in batches of ``VISIONTRACK_BATCH_MAX_FRAMES``;
+   - *pipeline*: the video published as a job to the bundled broker first, then one Faust
+     worker process detects and tracks it and the sink stores it in embedded ClickHouse;
+     frames/s over the span from the first to the last frame's ``processed_at``;
+   - *Ultralytics*: ``model.track(video, stream=True)`` with the same weights, image size and
+     confidence floor (its default tracker, BoT-SORT), on the ``.pt`` and on the OpenVINO
+     export.
+2. **Streams**: the video as 4 streams at once vs 1 stream, aggregate frames/s, with one
+   worker and with two (one torch thread each): a stream is tracked in order on one worker,
+   so more streams are what lets more workers help.
+3. **Latency**: one stream published at 10 frames/s to a running worker, from a frame's
+   capture to its row in ClickHouse (``stored_at - captured_at``), p50 and p95.
+4. **Memory**: each worker process's peak resident set (``VmHWM``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from infra.broker import BundledBroker
+from infra.local_pipeline import LocalPipeline, isolated_settings
+from infra.topics import spread_stream_ids
+from processors.detection.detector import detection_defaults, load_yolo, resolve_model_ref
+from processors.detection.export import DetectorBackend, exported_detector
+from processors.detection.ultralytics_env import configure_ultralytics
+from processors.pipeline.frame_processor import FrameInput
+from processors.worker import build_processor
+from producers.frames import SourceFrame, flag_last
+from producers.jobs import publish_file, publish_job
+from producers.synthetic import SceneConfig, SceneGenerator
+from producers.synthetic.live import paced
+from visiontrack.settings import Settings
+
+Image = npt.NDArray[np.uint8]
+VIDEO_FPS = 10.0
+LATENCY_FPS = 10.0
+# The issue's targets, by ratio name (ratios without one are printed for context).
+TARGETS = {
+    "pipeline_vs_direct_torch": 0.90,
+    "pipeline_vs_direct_openvino": 0.90,
+    "pipeline_torch_vs_track_torch": 1.0,
+    "pipeline_openvino_vs_track_torch": 2.0,
+    "four_streams_two_workers_vs_one": 1.3,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput:
+    what: str
+    backend: str
+    frames: int
+    seconds: float
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineRun:
+    streams: int
+    workers: int
+    backend: str
+    frames: int
+    seconds: float
+    latency_p50_s: float
+    latency_p95_s: float
+    processed_p50_s: float
+    processed_p95_s: float
+    peak_rss_mb: tuple[float, ...]
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds
+
+    @classmethod
+    def measure(cls, pipeline: LocalPipeline, ids: Sequence[str], *, workers: int) -> PipelineRun:
+        """The stored frames of streams ``ids`` and the workers' memory, once their jobs
+        are done (the workers still running)."""
+        memory = tuple(round(peak_rss_mb(p), 1) for p in pipeline.worker_pids().values())
+        timing = pipeline.services.store.timing(ids)
+        return cls(
+            len(ids),
+            workers,
+            pipeline.settings.detector_backend,
+            timing.frames,
+            timing.processing_span_s,
+            timing.latency_p50_s,
+            timing.latency_p95_s,
+            timing.processed_p50_s,
+            timing.processed_p95_s,
+            memory,
+        )
+
+
+def write_scene_video(path: Path, frames: int, seed: int = 11) -> list[Image]:
+    """A generated scene as an MP4 at 10 frames/s; returns its frames as decoded back."""
+    config = SceneConfig(width=640, height=480, num_frames=frames)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), VIDEO_FPS, (640, 480))
+    for frame in SceneGenerator(seed, config).frames():
+        writer.write(frame.image)
+    writer.release()
+    capture = cv2.VideoCapture(str(path))
+    decoded = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        decoded.append(np.asarray(image, dtype=np.uint8))
+    capture.release()
+    return decoded
+
+
+def time_direct(settings: Settings, frames: Sequence[Image]) -> Throughput:
+    """The worker's processor on ``frames`` in a loop (after one warm-up batch)."""
+    processor = build_processor(settings)
+    batch = settings.batch_max_frames
+    inputs = [FrameInput(image, "direct", i, 0.0) for i, image in enumerate(frames)]
+    processor.process_batch([FrameInput(frames[0], "warm-up", 0, 0.0)])
+    started = time.perf_counter()
+    for i in range(0, len(inputs), batch):
+        processor.process_batch(inputs[i : i + batch])
+    return Throughput(
+        "direct", settings.detector_backend, len(frames), time.perf_counter() - started
+    )
+
+
+def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Throughput:
+    """Ultralytics' own detect-and-track loop on the video, with the detector's settings."""
+    model_ref = resolve_model_ref(settings.model)
+    runnable = exported_detector(
+        model_ref, DetectorBackend(settings.detector_backend), settings.data_dir / "models"
+    )
+    model = load_yolo(runnable.ref)
+    options: dict[str, object] = {
+        "conf": detection_defaults(model_ref).confidence,
+        "verbose": False,
+        "persist": True,
+    }
+    if runnable.imgsz is not None:  # else the size the weights were trained at, as ours
+        options["imgsz"] = runnable.imgsz
+    next(iter(model.track(source=str(video), stream=True, **options)))  # warm-up
+    started = time.perf_counter()
+    seen = sum(1 for _ in model.track(source=str(video), stream=True, **options))
+    elapsed = time.perf_counter() - started
+    if seen != frames:
+        raise RuntimeError(f"model.track yielded {seen} results for {frames} frames")
+    return Throughput("ultralytics track", settings.detector_backend, frames, elapsed)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident set (VmHWM), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for process {pid}")
+
+
+@contextmanager
+def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[LocalPipeline]:
+    """A pipeline of its own (bundled broker, embedded ClickHouse, SQLite) with no worker."""
+    broker = BundledBroker(log_file=work_dir / "broker.log")
+    broker.start()
+    try:
+        local = isolated_settings(settings, work_dir, broker.bootstrap_servers, name="bench")
+        with LocalPipeline(local, broker.bootstrap_servers, work_dir / "logs") as pipeline:
+            pipeline.stop_worker()
+            yield pipeline
+    finally:
+        broker.stop()
+
+
+def start_workers(pipeline: LocalPipeline, workers: int, work_dir: Path) -> None:
+    for i in range(workers):
+        extra = {"VISIONTRACK_DATA_DIR": str(work_dir / f"worker-{i}")}
+        if workers > 1:
+            extra["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+        pipeline.start_worker(f"worker-{i}", **extra)
+
+
+def run_backlog(
+    settings: Settings, video: Path, work_dir: Path, *, streams: int, workers: int
+) -> PipelineRun:
+    """Publish ``streams`` copies of the video first, then let ``workers`` work them off."""
+    with bench_pipeline(settings, work_dir) as pipeline:
+        ids = spread_stream_ids("bench", streams, pipeline.settings.topic_partitions)
+        sessions = pipeline.services.sessions
+        jobs = [
+            publish_file(pipeline.settings, pipeline.bootstrap, sessions, path=video, stream_id=s)
+            for s in ids
+        ]
+        start_workers(pipeline, workers, work_dir)
+        pipeline.wait_for_jobs([j.job_id for j in jobs], timeout=1800)
+        return PipelineRun.measure(pipeline, ids, workers=workers)
+
+
+def live_frames(images: Sequence[Image], fps: float) -> Iterator[SourceFrame]:
+    """``images`` as a camera at ``fps`` delivers them, stamped when each is due."""
+    last = len(images) - 1
+    for index, image in enumerate(paced(images, fps)):
+        yield SourceFrame(index, image, is_last=index == last, captured_at=time.time())
+
+
+def run_live(settings: Settings, frames: Sequence[Image], work_dir: Path) -> PipelineRun:
+    """One stream published at 10 frames/s to a worker that is already running."""
+    with bench_pipeline(settings, work_dir) as pipeline:
+        start_workers(pipeline, 1, work_dir)
+        sessions = pipeline.services.sessions
+
+        def publish(stream_id: str, frames: Iterable[SourceFrame]) -> str:
+            return publish_job(
+                pipeline.settings,
+                pipeline.bootstrap,
+                sessions,
+                stream_id=stream_id,
+                kind="synthetic",
+                source="benchmark",
+                frames=frames,
+            ).job_id
+
+        # A few frames first, so the worker has loaded its models and joined its group.
+        pipeline.wait_for_jobs([publish("warm-up", flag_last(frames[:4]))], timeout=600)
+        job = publish("live", live_frames(frames, LATENCY_FPS))
+        pipeline.wait_for_jobs([job], timeout=600)
+        return PipelineRun.measure(pipeline, ["live"], workers=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    frames: int
+    throughput: list[Throughput]
+    pipelines: list[PipelineRun]
+    scaling: list[PipelineRun]
+    live: PipelineRun
+    ratios: dict[str, float]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "frames": self.frames,
+            "throughput": [asdict(t) | {"fps": round(t.fps, 2)} for t in self.throughput],
+            "pipelines": [asdict(p) | {"fps": round(p.fps, 2)} for p in self.pipelines],
+            "scaling": [asdict(p) | {"fps": round(p.fps, 2)} for p in self.scaling],
+            "live": asdict(self.live),
+            "ratios": self.ratios,
+            "targets": TARGETS,
+        }
+
+
+def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> Report:
+    configure_ultralytics(scratch / "ultralytics")
+    base = settings.model_copy(update={"data_dir": scratch, "worker_metrics_port": 0})
+    video = scratch / "scene.mp4"
+    images = write_scene_video(video, frames)
+    backends = {b: base.model_copy(update={"detector_backend": b}) for b in ("torch", "openvino")}
+    throughput = []
+    pipelines = []
+    for name, backend in backends.items():
+        throughput.append(time_direct(backend, images))
+        throughput.append(time_ultralytics_track(backend, video, len(images)))
+        pipelines.append(run_backlog(backend, video, scratch / f"one-{name}", streams=1, workers=1))
+    torch = backends["torch"]
+    scaling = [
+        run_backlog(torch, video, scratch / "four-one-worker", streams=4, workers=1),
+        run_backlog(torch, video, scratch / "four-two-workers", streams=4, workers=2),
+    ]
+    live = run_live(torch, images[:latency_frames], scratch / "live")
+
+    def fps(what: str, backend: str) -> float:
+        return next(t.fps for t in throughput if (t.what, t.backend) == (what, backend))
+
+    one = {p.backend: p.fps for p in pipelines}
+    ratios = {
+        "pipeline_vs_direct_torch": one["torch"] / fps("direct", "torch"),
+        "pipeline_vs_direct_openvino": one["openvino"] / fps("direct", "openvino"),
+        "pipeline_torch_vs_track_torch": one["torch"] / fps("ultralytics track", "torch"),
+        "pipeline_openvino_vs_track_torch": one["openvino"] / fps("ultralytics track", "torch"),
+        "pipeline_openvino_vs_track_openvino": one["openvino"]
+        / fps("ultralytics track", "openvino"),
+        "four_streams_one_worker_vs_one": scaling[0].fps / one["torch"],
+        "four_streams_two_workers_vs_one": scaling[1].fps / one["torch"],
+    }
+    return Report(
+        len(images),
+        throughput,
+        pipelines,
+        scaling,
+        live,
+        {k: round(v, 2) for k, v in ratios.items()},
+    )
+
+
+def render(report: Report) -> str:
+    lines = [f"generated scene 640x480, {report.frames} frames, sample detector at its size"]
+    lines.append(f"{'run':<34} {'backend':<9} {'frames':>6} {'frames/s':>9}")
+    for t in report.throughput:
+        lines.append(f"{t.what:<34} {t.backend:<9} {t.frames:>6} {t.fps:>9.2f}")
+    for p in [*report.pipelines, *report.scaling]:
+        what = f"pipeline {p.streams} stream(s), {p.workers} worker(s)"
+        lines.append(f"{what:<34} {p.backend:<9} {p.frames:>6} {p.fps:>9.2f}")
+    live = report.live
+    lines.append(
+        f"latency at {LATENCY_FPS:.0f} frames/s, capture to ClickHouse row: "
+        f"p50 {live.latency_p50_s * 1000:.0f} ms, p95 {live.latency_p95_s * 1000:.0f} ms "
+        f"({live.frames} frames); of which to tracked by the worker: "
+        f"p50 {live.processed_p50_s * 1000:.0f} ms, p95 {live.processed_p95_s * 1000:.0f} ms"
+    )
+    peaks = [m for p in [*report.pipelines, *report.scaling, live] for m in p.peak_rss_mb]
+    lines.append(f"worker peak RSS: {min(peaks):.0f}-{max(peaks):.0f} MB")
+    lines.append("ratios (target):")
+    for name, value in report.ratios.items():
+        target = TARGETS.get(name)
+        lines.append(f"  {name:<40} {value:>5.2f}" + (f"  (>= {target})" if target else ""))
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--latency-frames", type=int, default=150)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
+        report = run(args.frames, args.latency_frames, Path(scratch), Settings())
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        sys.stdout.write(render(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""The pipeline benchmark measures what it says (no timing asserted): a short video through
+Ultralytics' tracker and through the real pipeline, every frame counted."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+from benchmarks.pipeline import run_backlog, time_ultralytics_track, write_scene_video
+from infra.topics import spread_stream_ids
+from processors.detection.ultralytics_env import configure_ultralytics
+from visiontrack.settings import Settings
+
+
+def test_stream_ids_land_on_distinct_partitions() -> None:
+    ids = spread_stream_ids("bench", 4, 4)
+    assert len(ids) == 4
+    assert len({zlib.crc32(i.encode()) % 4 for i in ids}) == 4
+    assert len(spread_stream_ids("bench", 4, 2)) == 2  # never more than there are partitions
+
+
+def test_a_short_video_through_ultralytics_and_the_pipeline(tmp_path: Path) -> None:
+    configure_ultralytics(tmp_path / "ultralytics")
+    settings = Settings(data_dir=tmp_path, worker_metrics_port=0)
+    video = tmp_path / "scene.mp4"
+    frames = write_scene_video(video, 10)
+    assert len(frames) == 10 and frames[0].shape == (480, 640, 3)
+
+    track = time_ultralytics_track(settings, video, len(frames))
+    assert track.frames == 10 and track.fps > 0
+
+    run = run_backlog(settings, video, tmp_path / "pipeline", streams=2, workers=1)
+    assert (run.streams, run.frames) == (2, 20)  # both copies, every frame stored once
+    assert run.seconds > 0 and run.latency_p50_s <= run.latency_p95_s
+    assert run.processed_p50_s <= run.latency_p50_s
+    assert len(run.peak_rss_mb) == 1 and run.peak_rss_mb[0] > 100
