@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import faust
 
 from processors.analytics.runner import AnalyticsRunner
+from processors.faust_app import WorkerApp
 from processors.metrics import WorkerMetrics
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
@@ -42,7 +43,7 @@ def faust_broker_urls(bootstrap: str) -> list[str]:
 
 
 def _faust_app(settings: Settings, bootstrap: str) -> faust.App:
-    return faust.App(
+    return WorkerApp(
         settings.worker_id,
         broker=faust_broker_urls(bootstrap),
         datadir=str(settings.data_dir / "faust"),
@@ -89,7 +90,8 @@ class _Intake:
             stage=stage,
             reason=reason,
         )
-        await self._dead_topic.send(key=event.key, value=record.to_bytes())
+        # Delivered before the agent goes on: the record stands in for the input it acks.
+        await delivered([await self._dead_topic.send(key=event.key, value=record.to_bytes())])
         self.metrics.dead_letters.labels(stage).inc()
 
     async def read(self, event: Any, model: type[M]) -> M | None:
@@ -224,6 +226,19 @@ class _TrackerTables:
         _set_on_partition(self.applied, partition, stream_id, through)
 
 
+async def delivered(sends: Sequence[Awaitable[Any]]) -> None:
+    """Wait until the broker has every record of ``sends`` (what ``topic.send`` returned).
+
+    ``topic.send`` only hands a record to the producer. A frame counts as applied once its
+    stream's applied-frames entry says so, and a redelivered frame at or below that entry
+    is skipped: its tracks must be in the broker before the entry moves, or a record the
+    producer still held when the worker was rebalanced or killed would be lost for good.
+    A failed delivery raises, so the batch is neither marked applied nor acked.
+    """
+    if sends:
+        await asyncio.gather(*sends)
+
+
 def _set_on_partition(
     table: faust.types.TableT[str, Any], partition: int, key: str, value: Any
 ) -> None:
@@ -263,13 +278,16 @@ def _add_tracking(
             frames = [frame for _, frame in fresh]
             results = await loop.run_in_executor(executor, processor.process_messages, frames)
             last_event: dict[str, Any] = {}
+            sent: list[Awaitable[Any]] = []
             for (event, frame), result in zip(fresh, results, strict=True):
                 last_event[frame.stream_id] = event
                 if isinstance(result, FrameDecodeError):
                     await intake.reject(event, "decode-frame", str(result), frame.stream_id)
                     continue
-                await topics.tracks.send(key=frame.stream_id.encode(), value=result.to_bytes())
+                key = frame.stream_id.encode()
+                sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
                 intake.metrics.frames_out.labels(frame.stream_id).inc()
+            await delivered(sent)
             writes = await loop.run_in_executor(executor, processor.checkpoints, newest)
             # One write per table and stream and batch, after its tracks.
             for stream_id, event in last_event.items():
@@ -291,8 +309,10 @@ def _add_tracking(
                 continue
             await tables.sync([chunk.stream_id], processor, executor)
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
-            for tracks in result.frames:
-                await topics.tracks.send(key=chunk.stream_id.encode(), value=tracks.to_bytes())
+            key = chunk.stream_id.encode()
+            await delivered(
+                [await topics.tracks.send(key=key, value=t.to_bytes()) for t in result.frames]
+            )
             intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
             if result.frames:
                 through = {chunk.stream_id: result.frames[-1].frame_no}

@@ -1,0 +1,120 @@
+"""The worker's Faust app: ``faust.App`` with two fixes that keep a rebalance from losing
+records of a stream partition.
+
+1. **Records fetched for a paused partition are fetched again.** Faust's consumer fetches
+   for the partitions active when the fetch starts and then drops, without a word, the
+   records of any partition that was paused meanwhile, as happens to the stream partitions
+   while a rebalance recovers the tables. The Kafka client's position has moved past those
+   records, and the next record of the partition then looks to Faust like the end of a
+   gap in the log (as left by compaction), which it counts as acknowledged: the records
+   were never delivered, their offsets got committed, and the seek to the committed
+   offsets at the end of the rebalance did not bring them back. In the failover test 15
+   to 24 frames of a stream went missing that way in about one run in three.
+   :class:`RewindingConsumer` seeks such a partition back to where delivery stopped.
+2. **Stream queues are not emptied when flow resumes.** Faust clears every stream queue
+   whenever flow resumes, and at the end of a rebalance it resumes flow only after it has
+   resumed the stream partitions and sought them to their committed offsets: records
+   fetched in between would be cleared after the consumer marked them read.
+   :class:`KeepQueuesOnResume` keeps them; queues are still cleared when partitions are
+   revoked, and Faust still drops events of an older consumer generation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import faust
+from faust.transport.drivers import aiokafka as aiokafka_driver
+from faust.types import TP, Message
+from mode.utils.objects import cached_property
+from mode.utils.queues import FlowControlEvent
+
+__all__ = ["KeepQueuesOnResume", "RewindingConsumer", "WorkerApp", "rewind_offset"]
+
+log = logging.getLogger(__name__)
+
+
+def rewind_offset(
+    first_fetched: int, last_fetched: int, last_delivered: int | None, read_offset: int | None
+) -> int | None:
+    """Where to seek a partition after a fetch of ``first_fetched..last_fetched`` of which
+    Faust delivered up to ``last_delivered`` (None: nothing); None if no seek is needed.
+
+    ``read_offset`` is Faust's read offset of the partition now: the last record delivered,
+    or where a seek put it. Seeking goes back to it, never forward past it: if a seek (to
+    the committed offsets, in a rebalance) moved it since the fetch, records from there on
+    are read again, duplicates included, which the stream's applied-frames check skips.
+    None (the partition is being revoked) or ahead of the undelivered records: no seek.
+    """
+    first_undelivered = first_fetched if last_delivered is None else last_delivered + 1
+    if first_undelivered > last_fetched or read_offset is None:
+        return None
+    if read_offset > first_undelivered:
+        return None
+    return read_offset
+
+
+class RewindingConsumer(aiokafka_driver.Consumer):
+    """Faust's aiokafka consumer, which seeks a stream partition back when Faust dropped
+    records of it that were fetched while the partition was paused."""
+
+    _fetched: Mapping[TP, Any] = {}
+
+    async def _wait_next_records(
+        self, timeout: float
+    ) -> tuple[Mapping[TP, Any] | None, set[TP] | None]:
+        records, active = await super()._wait_next_records(timeout)
+        self._fetched = records or {}
+        return records, active
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
+        delivered: dict[TP, int] = {}
+        async for tp, message in super().getmany(timeout):
+            delivered[tp] = message.offset
+            yield tp, message
+        fetched, self._fetched = self._fetched, {}
+        for tp, records in fetched.items():
+            if records and not self._is_changelog_tp(tp):
+                await self._rewind(tp, records[0].offset, records[-1].offset, delivered.get(tp))
+
+    async def _rewind(self, tp: TP, first: int, last: int, last_delivered: int | None) -> None:
+        offset = rewind_offset(first, last, last_delivered, self._read_offset.get(tp))
+        if offset is None or tp not in self.assignment():
+            return
+        log.warning(
+            "records %d-%d of %s were fetched while the partition was paused and not "
+            "delivered: reading it again from offset %d",
+            first if last_delivered is None else last_delivered + 1,
+            last,
+            tp,
+            offset,
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
+        )
+        await self.seek(tp, offset)
+
+
+class WorkerTransport(aiokafka_driver.Transport):
+    Consumer = RewindingConsumer
+
+
+class KeepQueuesOnResume(FlowControlEvent):
+    """Flow control that resumes the queues without emptying them."""
+
+    def resume(self) -> None:
+        # FlowControlEvent.resume, less its self.clear().
+        self._suspend.clear()
+        self._resume.set()
+
+
+class WorkerApp(faust.App):
+    """``faust.App`` with :class:`RewindingConsumer` and :class:`KeepQueuesOnResume`; the
+    broker URL must be ``kafka://`` (the aiokafka driver)."""
+
+    def _new_transport(self) -> WorkerTransport:
+        return WorkerTransport(self.conf.broker_consumer, self)
+
+    @cached_property
+    def flow_control(self) -> FlowControlEvent:
+        return KeepQueuesOnResume(loop=self.loop)
