@@ -315,9 +315,17 @@ def test_a_camera_can_send_video_chunks_cut_by_capture_time(
     assert chunks[-1].first_frame_no + chunks[-1].frame_count == last + 1
     assert all(c.job_id is None and c.total_frames is None for c in chunks)
     full = chunks[:-1]  # closed by time; the last one by the stop
-    assert all(c.frame_count <= 0.5 * camera.fps + 1 for c in full)
-    assert all(12.0 <= c.fps <= 25.0 for c in full), [c.fps for c in full]
-    assert all(0.45 <= b.captured_at - a.captured_at <= 0.7 for a, b in itertools.pairwise(full))
+    # Each chunk's frames were captured within 0.5 s (its rate is measured over them), and
+    # the next chunk starts 0.5 s or more after it: cut by capture time, not by a count of
+    # frames at a nominal rate. A camera that stalls and then bursts puts more frames in a
+    # chunk, so the count is bounded by the chunk's own rate, not the camera's nominal one.
+    assert all((c.frame_count - 1) / c.fps < 0.5 for c in full), [
+        (c.frame_count, c.fps) for c in full
+    ]
+    starts = [c.captured_at for c in full]
+    assert all(b - a >= 0.5 for a, b in itertools.pairwise(starts)), starts
+    rate = sum(c.frame_count for c in full[:-1]) / (starts[-1] - starts[0])
+    assert 0.6 * camera.fps <= rate <= 1.25 * camera.fps, rate
     decoded = [f for c in chunks for f in decode_chunk(c)]
     assert [f.frame_no for f in decoded] == list(range(last + 1))
     assert all(tuple(int(v) > 127 for v in f.image[2, 2]) == (True, False, False) for f in decoded)
