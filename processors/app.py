@@ -287,9 +287,10 @@ def _add_tracking(
                 key = frame.stream_id.encode()
                 sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
                 intake.metrics.frames_out.labels(frame.stream_id).inc()
-            await delivered(sent)
-            writes = await loop.run_in_executor(executor, processor.checkpoints, newest)
-            # One write per table and stream and batch, after its tracks.
+            # The tracker's state is serialized while the broker acknowledges the tracks.
+            checkpoints = loop.run_in_executor(executor, processor.checkpoints, newest)
+            _, writes = await asyncio.gather(delivered(sent), checkpoints)
+            # One write per table and stream and batch, after its tracks are delivered.
             for stream_id, event in last_event.items():
                 tables.record(event, writes[stream_id], stream_id, newest[stream_id])
 
