@@ -233,7 +233,7 @@ async def delivered(sends: Sequence[Awaitable[Any]]) -> None:
     stream's applied-frames entry says so, and a redelivered frame at or below that entry
     is skipped: its tracks must be in the broker before the entry moves, or a record the
     producer still held when the worker was rebalanced or killed would be lost for good.
-    A failed delivery raises, so the batch is neither marked applied nor acked.
+    A failed delivery raises before the entry moves; Faust logs the agent's crash.
     """
     if sends:
         await asyncio.gather(*sends)
