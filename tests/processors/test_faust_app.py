@@ -8,7 +8,13 @@ import asyncio
 import pytest
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
-from processors.faust_app import KeepQueuesOnResume, RewindingConsumer, WorkerApp, rewind_offset
+from processors.faust_app import (
+    KeepQueuesOnResume,
+    RewindingConsumer,
+    WorkerApp,
+    rewind_offset,
+    skipped_records,
+)
 
 
 def _queue_after_a_rebalance(flow_control: FlowControlEvent) -> FlowControlQueue[int]:
@@ -100,3 +106,12 @@ def test_the_worker_app_consumes_with_the_rewinding_consumer() -> None:
         return app.transport.Consumer
 
     assert asyncio.run(run()) is RewindingConsumer
+
+
+def test_a_jump_past_the_next_offset_is_taken_for_skipped_records() -> None:
+    assert skipped_records(151, 176)  # 152-175 never delivered
+    assert not skipped_records(151, 152)  # the next one
+    assert not skipped_records(152, 152)  # where a seek put the partition
+    assert not skipped_records(152, 153)  # one past a seek target: Faust's rule too
+    assert not skipped_records(None, 176)  # nothing read since the partition came
+    assert not skipped_records(0, 176)  # Faust registers no gap after offset 0 either
