@@ -102,7 +102,8 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             yield tp, message
         fetched, self._fetched = self._fetched, {}
         for tp, records in fetched.items():
-            if records and not self._is_changelog_tp(tp):
+            # A partition read again above is already where it must be.
+            if records and tp not in reread and not self._is_changelog_tp(tp):
                 await self._rewind(tp, records[0].offset, records[-1].offset, delivered.get(tp))
 
     async def _reread_skipped(self, tp: TP, offset: int) -> bool:
