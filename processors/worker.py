@@ -105,9 +105,12 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
     from processors.app import create_app
 
     metrics = WorkerMetrics()
-    processor = build_processor(settings, metrics.observe_batch)
-    _serve_metrics(metrics, settings)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+    # Loaded on the thread that runs it: torch's OpenMP pool belongs to the thread that
+    # first uses it, and a second pool (one per thread that ran torch) cost the frame loop
+    # up to a quarter of its speed on 2 cores.
+    processor = executor.submit(build_processor, settings, metrics.observe_batch).result()
+    _serve_metrics(metrics, settings)
     engine = create_db_engine(settings.sqlalchemy_url)
     rules = RulesSource(session_factory(engine))
     rules.reload()  # then on the app's timer
