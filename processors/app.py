@@ -56,6 +56,7 @@ def _faust_app(settings: Settings, bootstrap: str) -> faust.App:
         producer_max_request_size=settings.message_max_bytes,
         consumer_max_fetch_size=settings.message_max_bytes,
         consumer_auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         web_enabled=False,
     )
 

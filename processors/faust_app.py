@@ -19,14 +19,19 @@ records of a stream partition.
    fetched in between would be cleared after the consumer marked them read.
    :class:`KeepQueuesOnResume` keeps them; queues are still cleared when partitions are
    revoked, and Faust still drops events of an older consumer generation.
+
+It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
+driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
+(the bundled one) then holds every record of a quiet stream for up to that long.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, cast
 
+import aiokafka  # type: ignore[import-untyped]
 import faust
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
@@ -37,6 +42,7 @@ __all__ = [
     "KeepQueuesOnResume",
     "RewindingConsumer",
     "WorkerApp",
+    "WorkerConsumerThread",
     "rewind_offset",
     "skipped_records",
 ]
@@ -155,6 +161,22 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         )
         await self.seek(tp, offset)
 
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return WorkerConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+
+class WorkerConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    """Faust's aiokafka consumer thread, with the app's fetch wait instead of Faust's."""
+
+    def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
+        consumer = super()._create_worker_consumer(transport)
+        # Faust passes a fixed fetch_max_wait_ms=1500; the client reads it from here when
+        # it starts (after this), so overriding it here is what passing it would do.
+        if not hasattr(consumer, "_fetch_max_wait_ms"):
+            raise RuntimeError("aiokafka's consumer no longer has _fetch_max_wait_ms")
+        consumer._fetch_max_wait_ms = cast(WorkerApp, self.app).fetch_max_wait_ms
+        return consumer
+
 
 class WorkerTransport(aiokafka_driver.Transport):
     Consumer = RewindingConsumer
@@ -170,8 +192,15 @@ class KeepQueuesOnResume(FlowControlEvent):
 
 
 class WorkerApp(faust.App):
-    """``faust.App`` with :class:`RewindingConsumer` and :class:`KeepQueuesOnResume`; the
-    broker URL must be ``kafka://`` (the aiokafka driver)."""
+    """``faust.App`` with :class:`RewindingConsumer`, :class:`KeepQueuesOnResume` and a
+    fetch wait of ``fetch_max_wait_ms``; the broker URL must be ``kafka://`` (the aiokafka
+    driver)."""
+
+    def __init__(self, id: str, *, fetch_max_wait_ms: int = 1500, **options: Any) -> None:
+        if fetch_max_wait_ms < 1:
+            raise ValueError(f"fetch_max_wait_ms must be at least 1, not {fetch_max_wait_ms}")
+        self.fetch_max_wait_ms = fetch_max_wait_ms
+        super().__init__(id, **options)
 
     def _new_transport(self) -> WorkerTransport:
         return WorkerTransport(self.conf.broker_consumer, self)

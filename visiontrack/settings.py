@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     batch_max_wait_s: float = Field(default=0.02, gt=0, le=5)
     # How often the worker reloads each stream's line and zone rules from the database.
     analytics_rules_refresh_s: float = Field(default=5.0, gt=0)
+    # How long a consumer's fetch waits at the broker for records to arrive (worker and
+    # sink). Apache Kafka answers as soon as a record arrives, so this only bounds idle
+    # polls; the bundled broker answers only when the wait expires, so with it this is
+    # the delay a quiet stream's frame waits before the worker sees it.
+    consumer_fetch_max_wait_ms: int = Field(default=100, ge=1, le=30_000)
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=2.0, gt=0)
     worker_producer_max_batch_size: int = Field(default=16384, ge=1)

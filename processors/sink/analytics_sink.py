@@ -112,6 +112,7 @@ class AnalyticsSink:
                 "heartbeat.interval.ms": int(s.broker_heartbeat_interval_s * 1000),
                 "max.partition.fetch.bytes": s.message_max_bytes,
                 "fetch.max.bytes": max(s.message_max_bytes, 50 * 1024 * 1024),
+                "fetch.wait.max.ms": s.consumer_fetch_max_wait_ms,
             }
         )
         producer = Producer(

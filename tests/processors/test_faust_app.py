@@ -1,5 +1,6 @@
 """The worker's Faust app: records fetched while a partition was paused are read again, and
-stream queues keep their events when flow resumes after a rebalance."""
+stream queues keep their events when flow resumes after a rebalance, and the consumer
+fetches with the app's fetch wait."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from processors.faust_app import (
     KeepQueuesOnResume,
     RewindingConsumer,
     WorkerApp,
+    WorkerConsumerThread,
     rewind_offset,
     skipped_records,
 )
@@ -115,3 +117,27 @@ def test_a_jump_past_the_next_offset_is_taken_for_skipped_records() -> None:
     assert not skipped_records(152, 153)  # one past a seek target: Faust's rule too
     assert not skipped_records(None, 176)  # nothing read since the partition came
     assert not skipped_records(0, 176)  # Faust registers no gap after offset 0 either
+
+
+def test_the_worker_consumer_fetches_with_the_apps_wait_not_faust_fixed_one() -> None:
+    async def run() -> int:
+        app = WorkerApp(
+            "fetch-wait-test",
+            broker="kafka://127.0.0.1:1",
+            web_enabled=False,
+            fetch_max_wait_ms=120,
+        )
+        consumer = app.consumer
+        assert isinstance(consumer, RewindingConsumer)
+        thread = consumer._thread
+        assert isinstance(thread, WorkerConsumerThread)
+        client = thread._create_worker_consumer(app.transport)
+        # What the client hands its fetcher when it starts.
+        return int(client._fetch_max_wait_ms)
+
+    assert asyncio.run(run()) == 120
+
+
+def test_a_fetch_wait_below_one_millisecond_is_refused() -> None:
+    with pytest.raises(ValueError, match="fetch_max_wait_ms"):
+        WorkerApp("fetch-wait-test", broker="kafka://127.0.0.1:1", fetch_max_wait_ms=0)
