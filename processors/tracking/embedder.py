@@ -109,24 +109,25 @@ class MobileNetEmbedder:
 
 
 class ReidEmbedder:
-    """128-d unit vectors of :class:`~processors.tracking.reid.network.ReidNet`."""
+    """128-d unit vectors of :class:`~processors.tracking.reid.network.ReidNet`, run with
+    its batch norms folded into the layers before them."""
 
     def __init__(self, weights: Path, max_cosine_distance: float) -> None:
         import torch
 
-        from processors.tracking.reid.network import ReidNet
+        from processors.tracking.reid.network import ReidNet, fused_for_inference
 
         self.max_cosine_distance = max_cosine_distance
-        self._net = ReidNet()
+        net = ReidNet()
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
-            self._net.load_state_dict(state)
+            net.load_state_dict(state)
         except (OSError, EOFError, RuntimeError, KeyError, TypeError, UnpicklingError) as exc:
             raise EmbedderError(
                 f"cannot load re-identification weights {weights} (setting "
                 f"VISIONTRACK_EMBEDDER): {exc}"
             ) from exc
-        self._net.eval()
+        self._net = fused_for_inference(net)
 
     def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
         if not crops:

@@ -15,7 +15,12 @@ from processors.tracking.embedder import (
     load_embedder,
 )
 from processors.tracking.reid.crops import CropPlan, CropSet, scene_crops
-from processors.tracking.reid.network import EMBEDDING_DIM, ReidNet, to_input
+from processors.tracking.reid.network import (
+    EMBEDDING_DIM,
+    ReidNet,
+    fused_for_inference,
+    to_input,
+)
 from processors.tracking.reid.training import (
     SAMPLE_REID_WEIGHTS,
     ReidTrainPlan,
@@ -37,6 +42,22 @@ def test_network_gives_unit_vectors_for_crops_of_any_size() -> None:
     vectors = net(to_input(crops)).detach().numpy()
     assert vectors.shape == (3, EMBEDDING_DIM)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+
+
+def test_folding_the_batch_norms_keeps_the_embeddings() -> None:
+    import torch
+
+    rng = np.random.default_rng(1)
+    net = ReidNet()
+    net.load_state_dict(torch.load(SAMPLE_REID_WEIGHTS, weights_only=True))
+    net.eval()
+    crops = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(60, 30), (90, 41)]]
+    fused = fused_for_inference(net)
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in fused.modules())
+    with torch.inference_mode():
+        np.testing.assert_allclose(fused(to_input(crops)), net(to_input(crops)), atol=1e-5)
+    # The network it was made from is left as it was, batch norms and all.
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 7
 
 
 def test_crops_are_deterministic_and_one_per_visible_object() -> None:
