@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 from deep_sort_realtime.deepsort_tracker import DeepSort
 
+from processors.tracking.appearance import StackedCosineMetric
 from processors.tracking.motion import PredictedOverlapMetric
 from processors.tracking.tracker_state import dump_tracker, load_tracker
 
@@ -63,8 +64,10 @@ class StreamTracker:
             nn_budget=self._gallery_budget,
             embedder=None,
         )
-        if not self.appearance:
-            tracker = deepsort.tracker
+        tracker = deepsort.tracker
+        if self.appearance:
+            tracker.metric = StackedCosineMetric(self._max_cosine_distance, self._gallery_budget)
+        else:
             tracker.metric = PredictedOverlapMetric(tracker, self._max_overlap_distance)
         return deepsort
 
