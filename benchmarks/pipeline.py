@@ -1,6 +1,6 @@
 """The whole pipeline at speed, side by side in one run.
 
-    .venv/bin/python -m benchmarks.pipeline [--frames 200] [--latency-frames 150] [--json]
+    .venv/bin/python -m benchmarks.pipeline [--frames 600] [--latency-frames 150] [--json]
 
 A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
 
@@ -336,7 +336,7 @@ def render(report: Report) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=200)
+    parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--latency-frames", type=int, default=150)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
