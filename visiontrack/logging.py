@@ -59,5 +59,17 @@ def configure_logging(level: str = "INFO", fmt: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("aiokafka", "alembic", "faust", "mode", "urllib3", "bokeh", "tornado"):
+    # deep-sort-realtime logs its nine settings lines at INFO for every tracker it builds
+    # (each new, moved or restored stream), without saying whose.
+    noisy_loggers = (
+        "aiokafka",
+        "alembic",
+        "deep_sort_realtime",
+        "faust",
+        "mode",
+        "urllib3",
+        "bokeh",
+        "tornado",
+    )
+    for noisy in noisy_loggers:
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.WARNING))
