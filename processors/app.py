@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -218,6 +218,24 @@ class _TrackerTables:
                 )
                 await loop.run_in_executor(executor, processor.restore, stream_id, stored, applied)
 
+    async def record_after_delivery(
+        self,
+        sent: Sequence[Awaitable[Any]],
+        latest: Mapping[str, tuple[Any, int]],
+        processor: FrameProcessor,
+        executor: Executor,
+    ) -> None:
+        """Wait until the broker has the tracks ``sent`` while the trackers of ``latest``
+        (stream id: its latest event and last applied frame) are serialized, then record
+        each stream's state: one write per table and stream, after its tracks are delivered."""
+        through = {stream_id: frame_no for stream_id, (_, frame_no) in latest.items()}
+        checkpoints = asyncio.get_running_loop().run_in_executor(
+            executor, processor.checkpoints, through
+        )
+        _, writes = await asyncio.gather(delivered(sent), checkpoints)
+        for stream_id, (event, frame_no) in latest.items():
+            self.record(event, writes[stream_id], stream_id, frame_no)
+
     def record(self, event: Any, write: StateWrite, stream_id: str, through: int) -> None:
         """Store a stream's tracker write, then its last applied frame, with changelog
         records on the partition of ``event`` (the stream's latest)."""
@@ -278,22 +296,17 @@ def _add_tracking(
             await tables.sync(newest, processor, executor)
             frames = [frame for _, frame in fresh]
             results = await loop.run_in_executor(executor, processor.process_messages, frames)
-            last_event: dict[str, Any] = {}
+            latest: dict[str, tuple[Any, int]] = {}
             sent: list[Awaitable[Any]] = []
             for (event, frame), result in zip(fresh, results, strict=True):
-                last_event[frame.stream_id] = event
+                latest[frame.stream_id] = (event, newest[frame.stream_id])
                 if isinstance(result, FrameDecodeError):
                     await intake.reject(event, "decode-frame", str(result), frame.stream_id)
                     continue
                 key = frame.stream_id.encode()
                 sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
                 intake.metrics.frames_out.labels(frame.stream_id).inc()
-            # The tracker's state is serialized while the broker acknowledges the tracks.
-            checkpoints = loop.run_in_executor(executor, processor.checkpoints, newest)
-            _, writes = await asyncio.gather(delivered(sent), checkpoints)
-            # One write per table and stream and batch, after its tracks are delivered.
-            for stream_id, event in last_event.items():
-                tables.record(event, writes[stream_id], stream_id, newest[stream_id])
+            await tables.record_after_delivery(sent, latest, processor, executor)
 
     @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
@@ -312,15 +325,10 @@ def _add_tracking(
             await tables.sync([chunk.stream_id], processor, executor)
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
             key = chunk.stream_id.encode()
-            await delivered(
-                [await topics.tracks.send(key=key, value=t.to_bytes()) for t in result.frames]
-            )
+            sent = [await topics.tracks.send(key=key, value=t.to_bytes()) for t in result.frames]
+            latest = {chunk.stream_id: (event, result.frames[-1].frame_no)} if sent else {}
+            await tables.record_after_delivery(sent, latest, processor, executor)
             intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
-            if result.frames:
-                through = {chunk.stream_id: result.frames[-1].frame_no}
-                writes = await loop.run_in_executor(executor, processor.checkpoints, through)
-                write = writes[chunk.stream_id]
-                tables.record(event, write, chunk.stream_id, through[chunk.stream_id])
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 
