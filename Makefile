@@ -16,8 +16,11 @@ $(UV):
 	$(PYTHON) -m venv $(UV_HOME)
 	$(UV_HOME)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-$(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+# Bytecode compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on CI here), every
+# process would otherwise compile what it imports from source, each time (torch, ultralytics,
+# faust and pandas: 4.4 s of a worker's start against 2.3 s compiled).
+$(STAMP): pyproject.toml uv.lock Makefile | $(UV)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 setup: $(STAMP)
