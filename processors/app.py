@@ -333,6 +333,10 @@ def _add_tracking(
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 
 
+def _key_text(key: bytes | None) -> str:
+    return key.decode("utf-8", errors="replace") if key else ""
+
+
 def _add_analytics(
     app: faust.App, settings: Settings, topics: _Topics, intake: _Intake, *, rules: RulesSource
 ) -> None:
@@ -353,6 +357,10 @@ def _add_analytics(
     @app.agent(topics.tracks, concurrency=1)  # writes a table: one at a time
     async def analyse_tracks(stream: faust.StreamT[bytes]) -> None:
         async for event in stream.events():
+            # The key is the stream id (the sink dead-letters a tracks record that is not):
+            # a stream without rules is passed over undecoded.
+            if not runner.wants(_key_text(event.key)):
+                continue
             if (tracks := await intake.read(event, FrameTracks)) is None:
                 continue
             applied = runner.apply(tracks, state.get(tracks.stream_id))

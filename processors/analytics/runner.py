@@ -60,13 +60,17 @@ class AnalyticsRunner:
         self._streams: dict[str, StreamAnalytics] = {}
         self._written: dict[str, bytes] = {}  # the snapshot each local state last gave
 
+    def wants(self, stream_id: str) -> bool:
+        """Whether frames of ``stream_id`` are to be applied: it has rules. Asked before a
+        frame is decoded, so streams without rules cost no decoding; a stream whose rules
+        were removed has its local state dropped."""
+        return self._rules(stream_id) is not None
+
     def apply(self, tracks: FrameTracks, stored: bytes | None) -> Applied | None:
         """Apply a frame; None when its stream has no rules or the frame was applied before."""
         stream_id = tracks.stream_id
-        rules = self._rules_of(stream_id)
+        rules = self._rules(stream_id)
         if rules is None:
-            self._streams.pop(stream_id, None)
-            self._written.pop(stream_id, None)
             return None
         analytics = self._current(stream_id, rules, stored)
         if analytics.last_frame_no is not None and tracks.frame_no <= analytics.last_frame_no:
@@ -89,6 +93,13 @@ class AnalyticsRunner:
             events=tuple(_wire(e) for e in events),
         )
         return Applied(wire, snapshot)
+
+    def _rules(self, stream_id: str) -> StreamRules | None:
+        rules = self._rules_of(stream_id)
+        if rules is None:
+            self._streams.pop(stream_id, None)
+            self._written.pop(stream_id, None)
+        return rules
 
     def _current(self, stream_id: str, rules: StreamRules, stored: bytes | None) -> StreamAnalytics:
         """The local state, restored from ``stored`` when that is not where the local is."""

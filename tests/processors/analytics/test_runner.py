@@ -57,6 +57,22 @@ def test_a_stream_with_a_line_gets_one_crossing_and_one_without_rules_nothing() 
     assert "other" not in table
 
 
+def test_a_stream_is_wanted_while_it_has_rules_and_continues_from_the_table_after() -> None:
+    rules: dict[str, StreamRules] = {"cam": LINE}
+    runner = AnalyticsRunner(rules.get)
+    table = Table()
+    assert runner.wants("cam")
+    assert not runner.wants("other")
+    table.run(runner, _frame("cam", 0, WALK[0]))
+    table.run(runner, _frame("cam", 1, WALK[1]))
+    del rules["cam"]
+    assert not runner.wants("cam")
+    # Rules back: the stream goes on from its stored state, one crossing in all.
+    rules["cam"] = LINE
+    results = [table.run(runner, _frame("cam", i, y)) for i, y in enumerate(WALK) if i >= 2]
+    assert _crossings(results) == [(4, "in")]
+
+
 def test_a_new_worker_restores_from_the_table_and_continues_the_same() -> None:
     table = Table()
     first = AnalyticsRunner(lambda sid: LINE)
