@@ -13,7 +13,12 @@ from processors.detection.detector import (
     load_yolo,
     resolve_model_ref,
 )
-from processors.detection.export import DetectorBackend, backend_of, exported_detector
+from processors.detection.export import (
+    DetectorBackend,
+    Int8Calibration,
+    backend_of,
+    exported_detector,
+)
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.metrics import WorkerMetrics
 from processors.pipeline.frame_processor import FrameProcessor
@@ -45,6 +50,7 @@ def build_processor(
         DetectorBackend(settings.detector_backend),
         settings.data_dir / "models",
         settings.model_imgsz,
+        int8=Int8Calibration(settings.detector_int8_data) if settings.detector_int8 else None,
     )
     log.info(
         "detector %s (%s backend)",

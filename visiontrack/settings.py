@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     # torch runs .pt weights as they are; onnx / openvino run an export of them, made once
     # under <data dir>/models (or VISIONTRACK_MODEL names an export directly).
     detector_backend: Literal["torch", "onnx", "openvino"] = "torch"
+    # openvino only: run an INT8 export, calibrated on the val images of the YOLO dataset
+    # detector_int8_data (unset: generated scenes, for the bundled sample detector only).
+    detector_int8: bool = False
+    detector_int8_data: Path | None = None
     model_confidence: float | None = Field(default=None, gt=0.0, le=1.0)
     model_imgsz: int | None = Field(default=None, ge=32, le=4096)  # unset: the model's own
     model_max_detections: int | None = Field(default=None, ge=1, le=1000)
@@ -184,6 +188,15 @@ class Settings(BaseSettings):
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
             raise ValueError(f"not a plain identifier: {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _check_int8(self) -> Settings:
+        if self.detector_int8 and self.detector_backend != "openvino":
+            raise ValueError(
+                "VISIONTRACK_DETECTOR_INT8 needs VISIONTRACK_DETECTOR_BACKEND=openvino, "
+                f"not {self.detector_backend}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _absolute_data_dir(self) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from processors.detection.detector import (
 )
 from processors.detection.export import (
     DetectorBackend,
+    Int8Calibration,
     RunnableModel,
     backend_of,
     export_path,
@@ -28,6 +30,7 @@ from processors.detection.export import (
 )
 from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic.config import SceneConfig
+from producers.synthetic.ground_truth import write_yolo_dataset
 from producers.synthetic.scene import SceneGenerator
 
 SAMPLE = resolve_model_ref(None)
@@ -46,6 +49,11 @@ def test_the_backend_follows_from_the_model_reference() -> None:
     )
     with pytest.raises(ValueError):
         export_path(source, DetectorBackend.TORCH, 416, Path("/o"))
+    int8 = export_path(source, DetectorBackend.OPENVINO, 416, Path("/o"), int8=True)
+    assert int8.name == "best-416-int8_openvino_model"
+    assert backend_of(str(int8)) is DetectorBackend.OPENVINO
+    with pytest.raises(ValueError, match="only OpenVINO"):
+        export_path(source, DetectorBackend.ONNX, 416, Path("/o"), int8=True)
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +119,57 @@ def test_an_export_is_reused_until_the_weights_change(
     assert Path(first.ref).stat().st_mtime_ns != made  # weights "changed": made again
 
 
+def _map50(ref: str, data: Path, project: Path) -> float:
+    metrics = load_yolo(ref).val(
+        data=str(data),
+        imgsz=416,
+        batch=8,
+        device="cpu",
+        workers=0,
+        plots=False,
+        verbose=False,
+        project=str(project),
+        name=Path(ref).name,
+        exist_ok=True,
+    )
+    return float(metrics.box.map50)
+
+
+def test_an_int8_export_is_quantized_and_keeps_the_sample_detectors_accuracy(
+    models: Path, tmp_path: Path
+) -> None:
+    import openvino as ov  # type: ignore[import-untyped]
+
+    int8 = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
+    assert int8.ref.endswith("visiontrack-sample-yolov8n-416-int8_openvino_model")
+    card = json.loads(Path(int8.ref + ".json").read_text())
+    assert card["int8_calibration"] == "generated scenes 8000..8003"
+    xml = next(Path(int8.ref).glob("*.xml"))
+    ops = {op.get_type_name() for op in ov.Core().read_model(xml).get_ops()}
+    assert "FakeQuantize" in ops  # activations quantized, not only weights
+
+    made = Path(int8.ref).stat().st_mtime_ns
+    again = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
+    assert again == int8 and Path(int8.ref).stat().st_mtime_ns == made
+
+    # On the sample's own validation scenes (it was calibrated on others).
+    data = write_yolo_dataset(tmp_path / "val", [], (9000, 9001))
+    f32 = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models)
+    f32_map, int8_map = _map50(f32.ref, data, tmp_path), _map50(int8.ref, data, tmp_path)
+    assert f32_map >= 0.9
+    assert int8_map >= f32_map - 0.02, (int8_map, f32_map)
+
+
+def test_int8_without_calibration_images_is_refused(models: Path, tmp_path: Path) -> None:
+    other = tmp_path / "mine.pt"
+    shutil.copyfile(SAMPLE, other)
+    with pytest.raises(ModelError, match="VISIONTRACK_DETECTOR_INT8_DATA"):
+        exported_detector(str(other), DetectorBackend.OPENVINO, models, int8=Int8Calibration())
+    missing = Int8Calibration(tmp_path / "missing.yaml")
+    with pytest.raises(ModelError, match=r"missing\.yaml does not exist"):
+        exported_detector(str(other), DetectorBackend.OPENVINO, models, int8=missing)
+
+
 def test_exports_and_backends_that_do_not_fit_are_refused(models: Path) -> None:
     with pytest.raises(ModelError, match="VISIONTRACK_DETECTOR_BACKEND is openvino"):
         exported_detector("/m/best-416.onnx", DetectorBackend.OPENVINO, models)
@@ -153,3 +212,12 @@ def test_the_cli_exports_and_says_how_to_run_it(tmp_path: Path) -> None:
         timeout=300,
     )
     assert bad.returncode == 1 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
+    onnx_int8 = subprocess.run(
+        [sys.executable, "-m", "visiontrack.cli", "model", "export", "--format", "onnx", "--int8"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert onnx_int8.returncode == 1 and "--int8 needs --format openvino" in onnx_int8.stderr

@@ -45,3 +45,14 @@ def test_bad_value_names_the_setting(
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
         load_settings()
+
+
+def test_int8_is_refused_with_a_backend_other_than_openvino(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VISIONTRACK_DETECTOR_INT8", "true")
+    monkeypatch.setenv("VISIONTRACK_DETECTOR_BACKEND", "onnx")
+    with pytest.raises(SettingsError, match="VISIONTRACK_DETECTOR_INT8 needs"):
+        load_settings()
+    monkeypatch.setenv("VISIONTRACK_DETECTOR_BACKEND", "openvino")
+    assert load_settings().detector_int8

@@ -110,18 +110,26 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_model_export(settings: Settings, args: argparse.Namespace) -> int:
-    from processors.detection.detector import resolve_model_ref
-    from processors.detection.export import DetectorBackend, export_detector
+    from processors.detection.detector import ModelError, resolve_model_ref
+    from processors.detection.export import DetectorBackend, Int8Calibration, export_detector
     from processors.detection.ultralytics_env import configure_ultralytics
 
+    int8 = args.int8 or settings.detector_int8
+    if int8 and args.format != "openvino":
+        raise ModelError("--int8 needs --format openvino")
+    calibration = Int8Calibration(args.int8_data or settings.detector_int8_data) if int8 else None
     configure_ultralytics(settings.data_dir / "ultralytics")
     ref = resolve_model_ref(args.model or settings.model)
     models = settings.data_dir / "models"
     imgsz = args.imgsz or settings.model_imgsz
-    path = export_detector(ref, DetectorBackend(args.format), args.out or models, imgsz)
+    backend = DetectorBackend(args.format)
+    path = export_detector(ref, backend, args.out or models, imgsz, int8=calibration)
     out(f"exported {ref} to {path}")
+    run_with = f"VISIONTRACK_DETECTOR_BACKEND={args.format}"
+    if int8:
+        run_with += " VISIONTRACK_DETECTOR_INT8=true"
     if path.parent.resolve() == models.resolve() and not args.model:
-        out(f"the worker runs it with VISIONTRACK_DETECTOR_BACKEND={args.format}")
+        out(f"the worker runs it with {run_with}")
     else:
         out(f"run it with VISIONTRACK_MODEL={path} VISIONTRACK_DETECTOR_BACKEND={args.format}")
     return 0
@@ -184,6 +192,17 @@ def register(sub: Any, add: Add) -> None:
     export.add_argument("--model", help=".pt weights (default: VISIONTRACK_MODEL or the sample)")
     export.add_argument("--imgsz", type=int, help="input size (default: the trained size)")
     export.add_argument("--out", type=Path, default=None, help="default: <data dir>/models")
+    export.add_argument(
+        "--int8",
+        action="store_true",
+        help="openvino only: quantize to INT8 (default: VISIONTRACK_DETECTOR_INT8)",
+    )
+    export.add_argument(
+        "--int8-data",
+        type=Path,
+        help="YOLO data.yaml whose val images calibrate INT8 (default: "
+        "VISIONTRACK_DETECTOR_INT8_DATA; generated scenes for the sample detector)",
+    )
     embedder = add(
         "export-embedder",
         cmd_model_export_embedder,
