@@ -4,7 +4,8 @@
 
 A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
 
-1. **Throughput**, frames/s, torch and OpenVINO backends:
+1. **Throughput**, frames/s, torch, OpenVINO and OpenVINO INT8 (``VISIONTRACK_DETECTOR_INT8``)
+   backends:
    - *direct*: the worker's frame processor (detector, embedder, DeepSORT) called in a loop on
      the decoded video, in batches of ``VISIONTRACK_BATCH_MAX_FRAMES``;
    - *pipeline*: the video published as a job to the bundled broker first, then one Faust
@@ -42,7 +43,7 @@ from infra.broker import BundledBroker
 from infra.local_pipeline import LocalPipeline, isolated_settings
 from infra.topics import spread_stream_ids
 from processors.detection.detector import detection_defaults, load_yolo, resolve_model_ref
-from processors.detection.export import DetectorBackend, exported_detector
+from processors.detection.export import DetectorBackend, Int8Calibration, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameInput
 from processors.worker import build_processor
@@ -59,10 +60,17 @@ LATENCY_FPS = 10.0
 TARGETS = {
     "pipeline_vs_direct_torch": 0.90,
     "pipeline_vs_direct_openvino": 0.90,
+    "pipeline_vs_direct_openvino_int8": 0.90,
     "pipeline_torch_vs_track_torch": 1.0,
     "pipeline_openvino_vs_track_torch": 2.0,
+    "pipeline_openvino_int8_vs_track_torch": 2.0,
     "four_streams_two_workers_vs_one": 1.3,
 }
+
+
+def backend_label(settings: Settings) -> str:
+    """The detector a run used: its backend, and "int8" for a quantized OpenVINO export."""
+    return settings.detector_backend + ("-int8" if settings.detector_int8 else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +111,7 @@ class PipelineRun:
         return cls(
             len(ids),
             workers,
-            pipeline.settings.detector_backend,
+            backend_label(pipeline.settings),
             timing.frames,
             timing.processing_span_s,
             timing.latency_p50_s,
@@ -141,16 +149,17 @@ def time_direct(settings: Settings, frames: Sequence[Image]) -> Throughput:
     started = time.perf_counter()
     for i in range(0, len(inputs), batch):
         processor.process_batch(inputs[i : i + batch])
-    return Throughput(
-        "direct", settings.detector_backend, len(frames), time.perf_counter() - started
-    )
+    return Throughput("direct", backend_label(settings), len(frames), time.perf_counter() - started)
 
 
 def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Throughput:
     """Ultralytics' own detect-and-track loop on the video, with the detector's settings."""
     model_ref = resolve_model_ref(settings.model)
     runnable = exported_detector(
-        model_ref, DetectorBackend(settings.detector_backend), settings.data_dir / "models"
+        model_ref,
+        DetectorBackend(settings.detector_backend),
+        settings.data_dir / "models",
+        int8=Int8Calibration(settings.detector_int8_data) if settings.detector_int8 else None,
     )
     model = load_yolo(runnable.ref)
     options: dict[str, object] = {
@@ -166,7 +175,7 @@ def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Thro
     elapsed = time.perf_counter() - started
     if seen != frames:
         raise RuntimeError(f"model.track yielded {seen} results for {frames} frames")
-    return Throughput("ultralytics track", settings.detector_backend, frames, elapsed)
+    return Throughput("ultralytics track", backend_label(settings), frames, elapsed)
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -272,7 +281,15 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     base = settings.model_copy(update={"data_dir": scratch, "worker_metrics_port": 0})
     video = scratch / "scene.mp4"
     images = write_scene_video(video, frames)
-    backends = {b: base.model_copy(update={"detector_backend": b}) for b in ("torch", "openvino")}
+    backends = {
+        "torch": base.model_copy(update={"detector_backend": "torch", "detector_int8": False}),
+        "openvino": base.model_copy(
+            update={"detector_backend": "openvino", "detector_int8": False}
+        ),
+        "openvino-int8": base.model_copy(
+            update={"detector_backend": "openvino", "detector_int8": True}
+        ),
+    }
     throughput = []
     pipelines = []
     for name, backend in backends.items():
@@ -293,10 +310,15 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     ratios = {
         "pipeline_vs_direct_torch": one["torch"] / fps("direct", "torch"),
         "pipeline_vs_direct_openvino": one["openvino"] / fps("direct", "openvino"),
+        "pipeline_vs_direct_openvino_int8": one["openvino-int8"] / fps("direct", "openvino-int8"),
         "pipeline_torch_vs_track_torch": one["torch"] / fps("ultralytics track", "torch"),
         "pipeline_openvino_vs_track_torch": one["openvino"] / fps("ultralytics track", "torch"),
         "pipeline_openvino_vs_track_openvino": one["openvino"]
         / fps("ultralytics track", "openvino"),
+        "pipeline_openvino_int8_vs_track_torch": one["openvino-int8"]
+        / fps("ultralytics track", "torch"),
+        "pipeline_openvino_int8_vs_track_openvino_int8": one["openvino-int8"]
+        / fps("ultralytics track", "openvino-int8"),
         "four_streams_one_worker_vs_one": scaling[0].fps / one["torch"],
         "four_streams_two_workers_vs_one": scaling[1].fps / one["torch"],
     }
@@ -312,12 +334,12 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
 
 def render(report: Report) -> str:
     lines = [f"generated scene 640x480, {report.frames} frames, sample detector at its size"]
-    lines.append(f"{'run':<34} {'backend':<9} {'frames':>6} {'frames/s':>9}")
+    lines.append(f"{'run':<34} {'backend':<13} {'frames':>6} {'frames/s':>9}")
     for t in report.throughput:
-        lines.append(f"{t.what:<34} {t.backend:<9} {t.frames:>6} {t.fps:>9.2f}")
+        lines.append(f"{t.what:<34} {t.backend:<13} {t.frames:>6} {t.fps:>9.2f}")
     for p in [*report.pipelines, *report.scaling]:
         what = f"pipeline {p.streams} stream(s), {p.workers} worker(s)"
-        lines.append(f"{what:<34} {p.backend:<9} {p.frames:>6} {p.fps:>9.2f}")
+        lines.append(f"{what:<34} {p.backend:<13} {p.frames:>6} {p.fps:>9.2f}")
     live = report.live
     lines.append(
         f"latency at {LATENCY_FPS:.0f} frames/s, capture to ClickHouse row: "
