@@ -151,6 +151,10 @@ def test_an_int8_export_is_quantized_and_keeps_the_sample_detectors_accuracy(
     made = Path(int8.ref).stat().st_mtime_ns
     again = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
     assert again == int8 and Path(int8.ref).stat().st_mtime_ns == made
+    card_file = Path(int8.ref + ".json")
+    card_file.write_text(json.dumps(card | {"int8_calibration": "/elsewhere/data.yaml"}))
+    exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
+    assert Path(int8.ref).stat().st_mtime_ns != made  # calibrated on other data: made again
 
     # On the sample's own validation scenes (it was calibrated on others).
     data = write_yolo_dataset(tmp_path / "val", [], (9000, 9001))
