@@ -1,4 +1,5 @@
-"""Detector backends side by side: torch, ONNX Runtime and OpenVINO on the same frames.
+"""Detector backends side by side: torch, ONNX Runtime, OpenVINO and OpenVINO INT8 on the
+same frames.
 
     .venv/bin/python -m benchmarks.detector_backends [--frames 32] [--batch 1 4] [--json]
 
@@ -23,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from processors.detection.detector import YoloDetector, load_yolo, resolve_model_ref
-from processors.detection.export import DetectorBackend, exported_detector
+from processors.detection.export import DetectorBackend, Int8Calibration, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic import SceneConfig, SceneGenerator
 
@@ -63,8 +64,12 @@ def time_backend(
 def compare(frames: list[Image], batches: list[int], models: Path) -> list[BackendTiming]:
     sample = resolve_model_ref(None)
     rows: list[BackendTiming] = []
-    for backend in DetectorBackend:
-        runnable = exported_detector(sample, backend, models)
+    variants: list[tuple[DetectorBackend, Int8Calibration | None]]
+    variants = [(backend, None) for backend in DetectorBackend]
+    variants.append((DetectorBackend.OPENVINO, Int8Calibration()))
+    for backend, int8 in variants:
+        name = backend.value + ("-int8" if int8 else "")
+        runnable = exported_detector(sample, backend, models, int8=int8)
         detector = YoloDetector(
             load_yolo(runnable.ref),
             confidence=0.25,
@@ -75,7 +80,7 @@ def compare(frames: list[Image], batches: list[int], models: Path) -> list[Backe
             ms, boxes = time_backend(detector, frames, batch)
             torch = next((r for r in rows if r.backend == "torch" and r.batch == batch), None)
             speedup = 1.0 if torch is None else torch.ms_per_frame / ms
-            rows.append(BackendTiming(backend.value, batch, round(ms, 2), boxes, round(speedup, 2)))
+            rows.append(BackendTiming(name, batch, round(ms, 2), boxes, round(speedup, 2)))
     return rows
 
 
@@ -92,10 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
         return 0
     sys.stdout.write(f"sample detector, {args.frames} frames 1280x720 at 416, 2 passes\n")
-    sys.stdout.write(f"{'backend':<10} {'batch':>5} {'ms/frame':>9} {'vs torch':>9} {'boxes':>6}\n")
+    sys.stdout.write(f"{'backend':<13} {'batch':>5} {'ms/frame':>9} {'vs torch':>9} {'boxes':>6}\n")
     for r in rows:
         sys.stdout.write(
-            f"{r.backend:<10} {r.batch:>5} {r.ms_per_frame:>9.1f} {r.speedup:>8.2f}x {r.boxes:>6}\n"
+            f"{r.backend:<13} {r.batch:>5} {r.ms_per_frame:>9.1f} {r.speedup:>8.2f}x {r.boxes:>6}\n"
         )
     return 0
 

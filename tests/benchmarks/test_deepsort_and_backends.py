@@ -26,7 +26,7 @@ def test_every_backend_runs_the_same_frames_and_finds_about_the_same_boxes(
     configure_ultralytics(tmp_path / "ultralytics")
     rows = compare(scene_frames(4, 640, 360), [1, 2], tmp_path / "models")
     assert [(r.backend, r.batch) for r in rows] == [
-        (b, n) for b in ("torch", "onnx", "openvino") for n in (1, 2)
+        (b, n) for b in ("torch", "onnx", "openvino", "openvino-int8") for n in (1, 2)
     ]
     torch_boxes = rows[0].boxes
     assert torch_boxes > 0 and all(abs(r.boxes - torch_boxes) <= 2 for r in rows)
