@@ -159,7 +159,7 @@ def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Thro
         model_ref,
         DetectorBackend(settings.detector_backend),
         settings.data_dir / "models",
-        int8=Int8Calibration(settings.detector_int8_data) if settings.detector_int8 else None,
+        int8=Int8Calibration.of(settings),
     )
     model = load_yolo(runnable.ref)
     options: dict[str, object] = {

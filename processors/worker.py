@@ -50,7 +50,7 @@ def build_processor(
         DetectorBackend(settings.detector_backend),
         settings.data_dir / "models",
         settings.model_imgsz,
-        int8=Int8Calibration(settings.detector_int8_data) if settings.detector_int8 else None,
+        int8=Int8Calibration.of(settings),
     )
     log.info(
         "detector %s (%s backend)",

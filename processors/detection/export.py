@@ -32,6 +32,7 @@ from pathlib import Path
 from processors.detection.detector import SAMPLE_WEIGHTS, ModelError, load_yolo
 from processors.export_files import card_path, file_sha256, is_current, put_in_place, write_card
 from producers.synthetic.ground_truth import write_yolo_dataset
+from visiontrack.settings import Settings
 
 __all__ = [
     "CALIBRATION_SEEDS",
@@ -76,6 +77,11 @@ class Int8Calibration:
     YOLO dataset ``data`` (None: generated scenes, for the bundled sample detector only)."""
 
     data: Path | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Int8Calibration | None:
+        """What the settings ask for: None unless ``detector_int8``."""
+        return cls(settings.detector_int8_data) if settings.detector_int8 else None
 
     def dataset(self, source: Path, scratch: Path) -> Path:
         """The ``data.yaml`` to calibrate ``source`` on, generated in ``scratch`` if need be."""

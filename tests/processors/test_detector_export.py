@@ -32,6 +32,7 @@ from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.ground_truth import write_yolo_dataset
 from producers.synthetic.scene import SceneGenerator
+from visiontrack.settings import Settings
 
 SAMPLE = resolve_model_ref(None)
 EXPORTED = (DetectorBackend.ONNX, DetectorBackend.OPENVINO)
@@ -162,6 +163,15 @@ def test_an_int8_export_is_quantized_and_keeps_the_sample_detectors_accuracy(
     f32_map, int8_map = _map50(f32.ref, data, tmp_path), _map50(int8.ref, data, tmp_path)
     assert f32_map >= 0.9
     assert int8_map >= f32_map - 0.02, (int8_map, f32_map)
+
+
+def test_int8_calibration_follows_the_settings(tmp_path: Path) -> None:
+    assert Int8Calibration.of(Settings(data_dir=tmp_path)) is None
+    data = tmp_path / "data.yaml"
+    int8 = Settings(
+        data_dir=tmp_path, detector_backend="openvino", detector_int8=True, detector_int8_data=data
+    )
+    assert Int8Calibration.of(int8) == Int8Calibration(data)
 
 
 def test_int8_without_calibration_images_is_refused(models: Path, tmp_path: Path) -> None:

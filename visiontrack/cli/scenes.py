@@ -114,7 +114,7 @@ def cmd_model_export(settings: Settings, args: argparse.Namespace) -> int:
     from processors.detection.export import DetectorBackend, Int8Calibration, export_detector
     from processors.detection.ultralytics_env import configure_ultralytics
 
-    int8 = args.int8 or settings.detector_int8
+    int8 = args.int8 or (settings.detector_int8 and args.format == "openvino")
     if int8 and args.format != "openvino":
         raise ModelError("--int8 needs --format openvino")
     calibration = Int8Calibration(args.int8_data or settings.detector_int8_data) if int8 else None
