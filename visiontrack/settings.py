@@ -68,8 +68,9 @@ class Settings(BaseSettings):
     # "sample" (unset): the bundled re-id network; "mobilenetv2"; or a path to re-id weights.
     embedder: str | None = None
     # What runs "mobilenetv2": torch, or an export of it (onnx / openvino) made once under
-    # <data dir>/models. The sample and trained re-id networks always run in torch (a few
-    # ms a frame): any other value with them is refused at start.
+    # <data dir>/models. The sample and trained re-id networks run in torch or, with
+    # openvino, compiled by OpenVINO at the CPU's precision (bf16 where it has it); onnx
+    # with them is refused at start.
     embedder_backend: Literal["torch", "onnx", "openvino"] = "torch"
     tracker_max_cosine_distance: float | None = Field(default=None, gt=0.0, le=2.0)  # by embedder
     # Kalman gate on the box centre only: a box cut short by an occluder still matches its

@@ -140,8 +140,8 @@ def test_exported_backends_refuse_other_embedders(tmp_path: Path) -> None:
     for ref in (None, "sample", str(weights)):
         with pytest.raises(EmbedderError, match="VISIONTRACK_EMBEDDER_BACKEND=onnx runs only"):
             load_embedder(ref, "onnx", tmp_path)
-    with pytest.raises(EmbedderError, match="VISIONTRACK_EMBEDDER=mobilenetv2"):
-        load_embedder(str(weights), EmbedderBackend.OPENVINO, tmp_path)
+    with pytest.raises(EmbedderError, match="cannot load re-identification weights"):
+        load_embedder(str(weights), EmbedderBackend.OPENVINO, tmp_path)  # a re-id network
     with pytest.raises(EmbedderError, match="setting VISIONTRACK_EMBEDDER_BACKEND"):
         load_embedder("mobilenetv2", "tensorrt", tmp_path)
     assert not (tmp_path / "models").exists()  # refused before exporting anything
