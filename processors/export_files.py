@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,15 +32,23 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def is_current(export: Path, source: Path) -> bool:
-    """Whether ``export`` exists with a card recording ``source``'s present hash."""
-    card = card_path(export)
-    if not (export.exists() and card.is_file()):
+def is_current(export: Path, source: Path, made_with: Mapping[str, Any] | None = None) -> bool:
+    """Whether ``export`` exists with a card recording ``source``'s present hash and, for
+    each entry of ``made_with``, the same value (an export made otherwise is made again)."""
+    card_file = card_path(export)
+    if not (export.exists() and card_file.is_file()):
         return False
-    if json.loads(card.read_text()).get("source_sha256") == file_sha256(source):
-        return True
-    log.info("weights %s changed since %s was exported: exporting again", source, export)
-    return False
+    card = json.loads(card_file.read_text())
+    if card.get("source_sha256") != file_sha256(source):
+        log.info("weights %s changed since %s was exported: exporting again", source, export)
+        return False
+    for key, value in (made_with or {}).items():
+        if card.get(key) != value:
+            log.info(
+                "%s was made with %s %r, not %r: exporting again", export, key, card.get(key), value
+            )
+            return False
+    return True
 
 
 def put_in_place(made: Path, target: Path) -> None:

@@ -20,7 +20,6 @@ frame against 9.4–10.1 ms in f32, mAP50 0.960 against 0.961 on its validation 
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import tempfile
@@ -30,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from processors.detection.detector import SAMPLE_WEIGHTS, ModelError, load_yolo
-from processors.export_files import card_path, file_sha256, is_current, put_in_place, write_card
+from processors.export_files import file_sha256, is_current, put_in_place, write_card
 from producers.synthetic.ground_truth import write_yolo_dataset
 from visiontrack.settings import Settings
 
@@ -199,18 +198,6 @@ def export_detector(
     return target
 
 
-def _calibrated_as(export: Path, int8: Int8Calibration | None) -> bool:
-    """Whether an INT8 ``export`` was calibrated on the data ``int8`` names (else it is
-    made again); always true of other exports."""
-    if int8 is None:
-        return True
-    made_with = json.loads(card_path(export).read_text()).get("int8_calibration")
-    if made_with == int8.describe():
-        return True
-    log.info("%s was calibrated on %s: exporting again on %s", export, made_with, int8.describe())
-    return False
-
-
 def _nncf_warnings_only() -> None:
     """NNCF logs every layer it leaves unquantized (a hundred lines) at INFO through a
     handler of its own, and sets that level when imported: keep its warnings only."""
@@ -249,6 +236,7 @@ def exported_detector(
     source = _torch_source(ref)
     size = imgsz or _trained_imgsz(source)
     target = export_path(source, backend, size, out_dir, int8=int8 is not None)
-    if is_current(target, source) and _calibrated_as(target, int8):
+    calibration = None if int8 is None else int8.describe()
+    if is_current(target, source, {"int8_calibration": calibration}):
         return RunnableModel(str(target), size)
     return RunnableModel(str(export_detector(ref, backend, out_dir, size, int8=int8)), size)
