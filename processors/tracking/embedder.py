@@ -48,7 +48,8 @@ class EmbedderError(ValueError):
 
 
 class EmbedderBackend(StrEnum):
-    """What runs the MobileNetV2 embedder (``VISIONTRACK_EMBEDDER_BACKEND``)."""
+    """What runs the embedder (``VISIONTRACK_EMBEDDER_BACKEND``): MobileNetV2 on any of them,
+    the re-id networks in torch or OpenVINO."""
 
     TORCH = "torch"
     ONNX = "onnx"
@@ -203,23 +204,19 @@ def load_embedder(
             f"unknown embedder backend {backend!r} (setting VISIONTRACK_EMBEDDER_BACKEND: "
             f"{', '.join(b.value for b in EmbedderBackend)})"
         ) from None
-    if runner is EmbedderBackend.OPENVINO and ref != MOBILENETV2:
-        path = resolve_embedder_ref(ref)
-        assert path is not None  # None only for MobileNetV2
-        return ReidEmbedder(path, SAMPLE_REID_GATE, openvino=True)
-    if runner is not EmbedderBackend.TORCH:
-        if ref != MOBILENETV2:
-            raise EmbedderError(
-                f"VISIONTRACK_EMBEDDER_BACKEND={runner.value} runs only "
-                f"VISIONTRACK_EMBEDDER={MOBILENETV2}, not {ref or SAMPLE!r}: set "
-                f"VISIONTRACK_EMBEDDER_BACKEND=torch or openvino for the re-id networks"
-            )
+    if ref == MOBILENETV2 and runner is not EmbedderBackend.TORCH:
         if data_dir is None:
             raise ValueError(f"the {runner.value} embedder needs a data directory")
         from processors.tracking.mobilenet_export import load_exported_embedder
 
         return load_exported_embedder(runner, data_dir / "models")
+    if runner is EmbedderBackend.ONNX:
+        raise EmbedderError(
+            f"VISIONTRACK_EMBEDDER_BACKEND={runner.value} runs only "
+            f"VISIONTRACK_EMBEDDER={MOBILENETV2}, not {ref or SAMPLE!r}: set "
+            f"VISIONTRACK_EMBEDDER_BACKEND=torch or openvino for the re-id networks"
+        )
     path = resolve_embedder_ref(ref)
     if path is None:
         return MobileNetEmbedder()
-    return ReidEmbedder(path, SAMPLE_REID_GATE)
+    return ReidEmbedder(path, SAMPLE_REID_GATE, openvino=runner is EmbedderBackend.OPENVINO)
