@@ -17,9 +17,12 @@ A generated 640x480 scene (the sample detector's kind of images) is written to a
 2. **Streams**: the video as 4 streams at once vs 1 stream, aggregate frames/s, with one
    worker and with two (one torch thread each): a stream is tracked in order on one worker,
    so more streams are what lets more workers help.
-3. **Latency**: one stream published at 10 frames/s to a running worker, from a frame's
+3. **CPU**: the cores each run kept busy and its CPU milliseconds per frame, for a pipeline
+   run split into the workers, the broker and this process (the sink and embedded ClickHouse):
+   on 2 cores what the pipeline spends beside the detector and tracker is taken from them.
+4. **Latency**: one stream published at 10 frames/s to a running worker, from a frame's
    capture to its row in ClickHouse (``stored_at - captured_at``), p50 and p95.
-4. **Memory**: each worker process's peak resident set (``VmHWM``).
+5. **Memory**: each worker process's peak resident set (``VmHWM``).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.cpu_usage import CpuSampler, ProcessCpu, process_cpu_s
 from infra.broker import BundledBroker
 from infra.local_pipeline import LocalPipeline, isolated_settings
 from infra.topics import spread_stream_ids
@@ -79,10 +83,31 @@ class Throughput:
     backend: str
     frames: int
     seconds: float
+    cpu_s: float  # of this process, all its threads
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds
+
+    @property
+    def cores(self) -> float:
+        return self.cpu_s / self.seconds
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return self.cpu_s * 1000 / self.frames
+
+
+class _Timed:
+    """Wall-clock and this process's CPU seconds of a ``with`` block."""
+
+    def __enter__(self) -> _Timed:
+        self._wall, self._cpu = time.perf_counter(), process_cpu_s(os.getpid())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu_s = process_cpu_s(os.getpid()) - self._cpu
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,17 +122,29 @@ class PipelineRun:
     processed_p50_s: float
     processed_p95_s: float
     peak_rss_mb: tuple[float, ...]
+    cpu: tuple[ProcessCpu, ...]  # from the first to the last frame processed
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds
 
+    @property
+    def cores(self) -> float:
+        return sum(p.cores for p in self.cpu)
+
+    @property
+    def cpu_ms_per_frame(self) -> float:
+        return sum(p.ms_per_frame(self.frames) for p in self.cpu)
+
     @classmethod
-    def measure(cls, pipeline: LocalPipeline, ids: Sequence[str], *, workers: int) -> PipelineRun:
-        """The stored frames of streams ``ids`` and the workers' memory, once their jobs
-        are done (the workers still running)."""
+    def measure(cls, bench: BenchPipeline, ids: Sequence[str], *, workers: int) -> PipelineRun:
+        """The stored frames of streams ``ids``, the CPU of the pipeline's processes while
+        they were processed and the workers' memory, once their jobs are done (the workers
+        still running)."""
+        pipeline = bench.pipeline
         memory = tuple(round(peak_rss_mb(p), 1) for p in pipeline.worker_pids().values())
         timing = pipeline.services.store.timing(ids)
+        cpu = bench.cpu.between(timing.first_processed_at, timing.last_processed_at)
         return cls(
             len(ids),
             workers,
@@ -119,6 +156,7 @@ class PipelineRun:
             timing.processed_p50_s,
             timing.processed_p95_s,
             memory,
+            tuple(cpu),
         )
 
 
@@ -146,10 +184,10 @@ def time_direct(settings: Settings, frames: Sequence[Image]) -> Throughput:
     batch = settings.batch_max_frames
     inputs = [FrameInput(image, "direct", i, 0.0) for i, image in enumerate(frames)]
     processor.process_batch([FrameInput(frames[0], "warm-up", 0, 0.0)])
-    started = time.perf_counter()
-    for i in range(0, len(inputs), batch):
-        processor.process_batch(inputs[i : i + batch])
-    return Throughput("direct", backend_label(settings), len(frames), time.perf_counter() - started)
+    with _Timed() as timed:
+        for i in range(0, len(inputs), batch):
+            processor.process_batch(inputs[i : i + batch])
+    return Throughput("direct", backend_label(settings), len(frames), timed.seconds, timed.cpu_s)
 
 
 def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Throughput:
@@ -170,12 +208,13 @@ def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Thro
     if runnable.imgsz is not None:  # else the size the weights were trained at, as ours
         options["imgsz"] = runnable.imgsz
     next(iter(model.track(source=str(video), stream=True, **options)))  # warm-up
-    started = time.perf_counter()
-    seen = sum(1 for _ in model.track(source=str(video), stream=True, **options))
-    elapsed = time.perf_counter() - started
+    with _Timed() as timed:
+        seen = sum(1 for _ in model.track(source=str(video), stream=True, **options))
     if seen != frames:
         raise RuntimeError(f"model.track yielded {seen} results for {frames} frames")
-    return Throughput("ultralytics track", backend_label(settings), frames, elapsed)
+    return Throughput(
+        "ultralytics track", backend_label(settings), frames, timed.seconds, timed.cpu_s
+    )
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -186,16 +225,32 @@ def peak_rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmHWM for process {pid}")
 
 
+@dataclass(frozen=True, slots=True)
+class BenchPipeline:
+    pipeline: LocalPipeline
+    cpu: CpuSampler  # of the workers, the broker and this process (sink, ClickHouse)
+
+
 @contextmanager
-def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[LocalPipeline]:
-    """A pipeline of its own (bundled broker, embedded ClickHouse, SQLite) with no worker."""
+def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[BenchPipeline]:
+    """A pipeline of its own (bundled broker, embedded ClickHouse, SQLite) with no worker,
+    its processes' CPU sampled."""
     broker = BundledBroker(log_file=work_dir / "broker.log")
     broker.start()
     try:
         local = isolated_settings(settings, work_dir, broker.bootstrap_servers, name="bench")
         with LocalPipeline(local, broker.bootstrap_servers, work_dir / "logs") as pipeline:
             pipeline.stop_worker()
-            yield pipeline
+
+            def roles() -> dict[str, list[int]]:
+                return {
+                    "workers": list(pipeline.worker_pids().values()),
+                    "broker": [broker.pid] if broker.pid else [],
+                    "sink and store": [os.getpid()],
+                }
+
+            with CpuSampler(roles).sampling() as cpu:
+                yield BenchPipeline(pipeline, cpu)
     finally:
         broker.stop()
 
@@ -212,7 +267,8 @@ def run_backlog(
     settings: Settings, video: Path, work_dir: Path, *, streams: int, workers: int
 ) -> PipelineRun:
     """Publish ``streams`` copies of the video first, then let ``workers`` work them off."""
-    with bench_pipeline(settings, work_dir) as pipeline:
+    with bench_pipeline(settings, work_dir) as bench:
+        pipeline = bench.pipeline
         ids = spread_stream_ids("bench", streams, pipeline.settings.topic_partitions)
         sessions = pipeline.services.sessions
         jobs = [
@@ -221,7 +277,7 @@ def run_backlog(
         ]
         start_workers(pipeline, workers, work_dir)
         pipeline.wait_for_jobs([j.job_id for j in jobs], timeout=1800)
-        return PipelineRun.measure(pipeline, ids, workers=workers)
+        return PipelineRun.measure(bench, ids, workers=workers)
 
 
 def live_frames(images: Sequence[Image], fps: float) -> Iterator[SourceFrame]:
@@ -233,7 +289,8 @@ def live_frames(images: Sequence[Image], fps: float) -> Iterator[SourceFrame]:
 
 def run_live(settings: Settings, frames: Sequence[Image], work_dir: Path) -> PipelineRun:
     """One stream published at 10 frames/s to a worker that is already running."""
-    with bench_pipeline(settings, work_dir) as pipeline:
+    with bench_pipeline(settings, work_dir) as bench:
+        pipeline = bench.pipeline
         start_workers(pipeline, 1, work_dir)
         sessions = pipeline.services.sessions
 
@@ -252,7 +309,7 @@ def run_live(settings: Settings, frames: Sequence[Image], work_dir: Path) -> Pip
         pipeline.wait_for_jobs([publish("warm-up", flag_last(frames[:4]))], timeout=600)
         job = publish("live", live_frames(frames, LATENCY_FPS))
         pipeline.wait_for_jobs([job], timeout=600)
-        return PipelineRun.measure(pipeline, ["live"], workers=1)
+        return PipelineRun.measure(bench, ["live"], workers=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,11 +322,18 @@ class Report:
     ratios: dict[str, float]
 
     def to_dict(self) -> dict[str, object]:
+        def rates(run: Throughput | PipelineRun) -> dict[str, float]:
+            return {
+                "fps": round(run.fps, 2),
+                "cores": round(run.cores, 2),
+                "cpu_ms_per_frame": round(run.cpu_ms_per_frame, 2),
+            }
+
         return {
             "frames": self.frames,
-            "throughput": [asdict(t) | {"fps": round(t.fps, 2)} for t in self.throughput],
-            "pipelines": [asdict(p) | {"fps": round(p.fps, 2)} for p in self.pipelines],
-            "scaling": [asdict(p) | {"fps": round(p.fps, 2)} for p in self.scaling],
+            "throughput": [asdict(t) | rates(t) for t in self.throughput],
+            "pipelines": [asdict(p) | rates(p) for p in self.pipelines],
+            "scaling": [asdict(p) | rates(p) for p in self.scaling],
             "live": asdict(self.live),
             "ratios": self.ratios,
             "targets": TARGETS,
@@ -322,6 +386,10 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
         "four_streams_one_worker_vs_one": scaling[0].fps / one["torch"],
         "four_streams_two_workers_vs_one": scaling[1].fps / one["torch"],
     }
+    for p in pipelines:  # for context: what a frame costs through the pipeline
+        direct = next(t for t in throughput if (t.what, t.backend) == ("direct", p.backend))
+        name = f"pipeline_vs_direct_cpu_per_frame_{p.backend.replace('-', '_')}"
+        ratios[name] = p.cpu_ms_per_frame / direct.cpu_ms_per_frame
     return Report(
         len(images),
         throughput,
@@ -334,12 +402,22 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
 
 def render(report: Report) -> str:
     lines = [f"generated scene 640x480, {report.frames} frames, sample detector at its size"]
-    lines.append(f"{'run':<34} {'backend':<13} {'frames':>6} {'frames/s':>9}")
+    lines.append(
+        f"{'run':<34} {'backend':<13} {'frames':>6} {'frames/s':>9} {'cores':>6} "
+        f"{'CPU ms/frame':>12}"
+    )
     for t in report.throughput:
-        lines.append(f"{t.what:<34} {t.backend:<13} {t.frames:>6} {t.fps:>9.2f}")
+        lines.append(
+            f"{t.what:<34} {t.backend:<13} {t.frames:>6} {t.fps:>9.2f} {t.cores:>6.2f} "
+            f"{t.cpu_ms_per_frame:>12.1f}"
+        )
     for p in [*report.pipelines, *report.scaling]:
         what = f"pipeline {p.streams} stream(s), {p.workers} worker(s)"
-        lines.append(f"{what:<34} {p.backend:<13} {p.frames:>6} {p.fps:>9.2f}")
+        split = ", ".join(f"{c.role} {c.ms_per_frame(p.frames):.1f}" for c in p.cpu)
+        lines.append(
+            f"{what:<34} {p.backend:<13} {p.frames:>6} {p.fps:>9.2f} {p.cores:>6.2f} "
+            f"{p.cpu_ms_per_frame:>12.1f}  ({split})"
+        )
     live = report.live
     lines.append(
         f"latency at {LATENCY_FPS:.0f} frames/s, capture to ClickHouse row: "

@@ -117,14 +117,20 @@ def event_rows(msg: FrameEvents) -> list[list[object]]:
 
 @dataclass(frozen=True, slots=True)
 class StoredTiming:
-    """Stored frames of some streams: count, processing span and latency quantiles (s)."""
+    """Stored frames of some streams: count, when the first and last were processed (Unix
+    time) and latency quantiles (s)."""
 
     frames: int
-    processing_span_s: float
+    first_processed_at: float
+    last_processed_at: float
     latency_p50_s: float
     latency_p95_s: float
     processed_p50_s: float  # the part of the latency until the worker had tracked it
     processed_p95_s: float
+
+    @property
+    def processing_span_s(self) -> float:
+        return self.last_processed_at - self.first_processed_at
 
 
 class AnalyticsStore:
@@ -183,19 +189,20 @@ class AnalyticsStore:
         return [(int(f), str(k), str(r), int(t), str(d)) for f, k, r, t, d in rows]
 
     def timing(self, stream_ids: Sequence[str]) -> StoredTiming:
-        """How the streams' stored frames were processed: how many, the span from the first
-        to the last ``processed_at``, and the end-to-end latency (``stored_at`` minus
+        """How the streams' stored frames were processed: how many, the first and the last
+        ``processed_at``, and the end-to-end latency (``stored_at`` minus
         ``captured_at``) and its part until the worker (``processed_at`` minus
         ``captured_at``) at the median and the 95th percentile."""
         rows = self._query(
-            "SELECT count(), toFloat64(max(processed_at)) - toFloat64(min(processed_at)),"
+            "SELECT count(), toFloat64(min(processed_at)), toFloat64(max(processed_at)),"
             " quantiles(0.5, 0.95)(toFloat64(stored_at) - toFloat64(captured_at)),"
             " quantiles(0.5, 0.95)(toFloat64(processed_at) - toFloat64(captured_at))"
             f" FROM {self._db}.frame_tracks FINAL WHERE stream_id IN {{streams:Array(String)}}",
             {"streams": list(stream_ids)},
         )
-        count, span, (p50, p95), (w50, w95) = rows[0]
-        return StoredTiming(int(count), float(span), float(p50), float(p95), float(w50), float(w95))
+        count, first, last, (p50, p95), (w50, w95) = rows[0]
+        quantiles = (float(p50), float(p95), float(w50), float(w95))
+        return StoredTiming(int(count), float(first), float(last), *quantiles)
 
     def job_frame_counts(self, job_ids: Sequence[str]) -> dict[str, int]:
         """Distinct frames stored per job."""

@@ -3,8 +3,11 @@ Ultralytics' tracker and through the real pipeline, every frame counted."""
 
 from __future__ import annotations
 
+import os
 import zlib
 from pathlib import Path
+
+import pytest
 
 from benchmarks.pipeline import run_backlog, time_ultralytics_track, write_scene_video
 from infra.topics import spread_stream_ids
@@ -28,9 +31,16 @@ def test_a_short_video_through_ultralytics_and_the_pipeline(tmp_path: Path) -> N
 
     track = time_ultralytics_track(settings, video, len(frames))
     assert track.frames == 10 and track.fps > 0
+    assert track.cpu_s > 0 and track.cores <= (os.cpu_count() or 1) * 1.05
 
     run = run_backlog(settings, video, tmp_path / "pipeline", streams=2, workers=1)
     assert (run.streams, run.frames) == (2, 20)  # both copies, every frame stored once
     assert run.seconds > 0 and run.latency_p50_s <= run.latency_p95_s
     assert run.processed_p50_s <= run.latency_p50_s
     assert len(run.peak_rss_mb) == 1 and run.peak_rss_mb[0] > 100
+    # While the frames were processed, the worker detected them and the broker carried them.
+    cpu = {c.role: c for c in run.cpu}
+    assert set(cpu) == {"workers", "broker", "sink and store"}
+    assert cpu["workers"].cores > 0.2 and cpu["broker"].cpu_s > 0
+    assert cpu["workers"].window_s == pytest.approx(run.seconds)
+    assert run.cpu_ms_per_frame == pytest.approx(sum(c.cpu_s for c in run.cpu) * 1000 / 20)

@@ -80,6 +80,7 @@ def test_timing_spans_processing_and_measures_latency_to_storage(
 
     timing = analytics_store.timing(["a"])
     assert timing.frames == 3
+    assert timing.first_processed_at == pytest.approx(now - 1.0, abs=0.01)
     assert timing.processing_span_s == pytest.approx(2.0, abs=0.01)
     # Stored just now, captured two seconds ago (loose: the machine may be slow).
     assert 2.0 <= timing.latency_p50_s <= timing.latency_p95_s < 30.0
