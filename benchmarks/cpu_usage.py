@@ -57,20 +57,20 @@ class CpuSampler:
     def __init__(self, roles: Callable[[], Mapping[str, list[int]]], every_s: float = 0.2):
         self._roles = roles
         self._every_s = every_s
-        self._times: list[float] = []
-        self._samples: list[dict[tuple[str, int], float]] = []
+        self._role_names: dict[str, None] = {}  # in the order ``roles`` gives them
+        # Each process's samples, (Unix time, CPU seconds), by (role, pid).
+        self._series: dict[tuple[str, int], list[tuple[float, float]]] = {}
         self._stop = threading.Event()
 
     def _sample(self) -> None:
-        sample = {}
         for role, pids in self._roles().items():
+            self._role_names.setdefault(role)
             for pid in pids:
                 try:
-                    sample[role, pid] = process_cpu_s(pid)
+                    cpu_s = process_cpu_s(pid)
                 except (FileNotFoundError, ProcessLookupError):
                     continue  # exited between the listing and the read
-        self._times.append(time.time())
-        self._samples.append(sample)
+                self._series.setdefault((role, pid), []).append((time.time(), cpu_s))
 
     def _run(self) -> None:
         while not self._stop.wait(self._every_s):
@@ -89,24 +89,20 @@ class CpuSampler:
             self._sample()
 
     def _cpu_at(self, key: tuple[str, int], at: float) -> float:
-        """The process's CPU seconds at ``at``, interpolated between the samples around it
-        that saw the process; before its first sample and after its last, those samples'."""
-        seen = [i for i, sample in enumerate(self._samples) if key in sample]
-        j = bisect_left([self._times[i] for i in seen], at)
-        if j == 0 or j == len(seen):
-            return self._samples[seen[min(j, len(seen) - 1)]][key]
-        i0, i1 = seen[j - 1], seen[j]
-        t0, t1 = self._times[i0], self._times[i1]
-        v0, v1 = self._samples[i0][key], self._samples[i1][key]
+        """The process's CPU seconds at ``at``, interpolated between the samples around it;
+        before its first sample and after its last, those samples'."""
+        series = self._series[key]
+        j = bisect_left(series, at, key=lambda sample: sample[0])
+        if j == 0 or j == len(series):
+            return series[min(j, len(series) - 1)][1]
+        (t0, v0), (t1, v1) = series[j - 1], series[j]
         return v0 + (v1 - v0) * (at - t0) / (t1 - t0)
 
     def between(self, start: float, end: float) -> list[ProcessCpu]:
         """Each role's CPU seconds from ``start`` to ``end`` (Unix time), in role order."""
         if end <= start:
             raise ValueError(f"empty window: {start} to {end}")
-        keys = {key for sample in self._samples for key in sample}
-        spent: dict[str, float] = {}
-        for role in self._roles():
-            role_keys = [k for k in keys if k[0] == role]
-            spent[role] = sum(self._cpu_at(k, end) - self._cpu_at(k, start) for k in role_keys)
+        spent = dict.fromkeys(self._role_names, 0.0)
+        for key in self._series:
+            spent[key[0]] += self._cpu_at(key, end) - self._cpu_at(key, start)
         return [ProcessCpu(role, cpu_s, end - start) for role, cpu_s in spent.items()]
