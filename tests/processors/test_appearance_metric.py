@@ -29,6 +29,45 @@ def test_cost_matrix_is_deep_sort_realtimes(budget: int | None) -> None:
     np.testing.assert_allclose(stacked.distance(features, targets), expected, atol=1e-6)
 
 
+@pytest.mark.parametrize("budget", [None, 4])
+def test_galleries_kept_normalized_between_frames_match_every_frame(budget: int | None) -> None:
+    """Matched at every frame, as DeepSORT does: the normalized galleries, extended and cut
+    to the budget frame by frame, give the cost matrix of the galleries themselves, and
+    forget the targets that are no longer active."""
+    original = NearestNeighborDistanceMetric("cosine", 0.3, budget)
+    stacked = StackedCosineMetric(0.3, budget)
+    rng = np.random.default_rng(7)
+    for frame in range(12):
+        active = [t for t in range(1, 7) if t != 6 or frame < 5]  # track 6 ends at frame 5
+        targets = np.asarray([t for t in active if t == 1 or frame == 0 or rng.random() < 0.6])
+        features = rng.normal(size=(len(targets), 16)).astype(np.float32)
+        for metric in (original, stacked):
+            metric.partial_fit(features, targets, active)
+        queries = rng.normal(size=(5, 16)).astype(np.float32)
+        np.testing.assert_allclose(
+            stacked.distance(queries, active), original.distance(queries, active), atol=1e-6
+        )
+        assert sorted(stacked.samples) == sorted(original.samples) == active
+    sizes = {t: len(gallery) for t, gallery in stacked.samples.items()}
+    assert sizes == {t: len(gallery) for t, gallery in original.samples.items()}
+    assert max(sizes.values()) == (budget or 12)  # track 1 had one at every frame
+
+
+def test_galleries_set_whole_replace_the_normalized_ones() -> None:
+    """A restored snapshot sets the galleries at once: distances come from them."""
+    stacked = _fitted(StackedCosineMetric(0.3, None), seed=4)
+    queries = np.random.default_rng(5).normal(size=(3, 16)).astype(np.float32)
+    stacked.distance(queries, [1, 2])  # normalized galleries now cached
+    restored = {1: [queries[0]], 2: [queries[1], queries[2]]}
+    stacked.samples = restored
+    np.testing.assert_allclose(
+        stacked.distance(queries, [1, 2]),
+        nearest_cosine_distances([restored[1], restored[2]], queries),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(np.diag(stacked.distance(queries[:2], [1, 2])), 0.0, atol=1e-6)
+
+
 def test_each_row_is_the_nearest_of_its_own_gallery() -> None:
     e1, e2 = np.eye(2, dtype=np.float32)
     galleries = [[e1], [e2, -e1]]
