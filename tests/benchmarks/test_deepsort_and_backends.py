@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.deepsort_step import DETECTIONS, moving_boxes, time_steps
+import numpy as np
+
+from benchmarks.deepsort_step import DETECTIONS, SWING_STEPS, moving_boxes, time_steps
 from benchmarks.detector_backends import compare, scene_frames
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.tracking.embedder import SAMPLE
@@ -15,9 +17,19 @@ def test_the_deepsort_step_tracks_the_ten_boxes_it_times() -> None:
     config = SceneConfig(width=1280, height=720, num_frames=8)
     frames = [f.image for f in SceneGenerator(5, config).frames()]
     assert moving_boxes(0).shape == (DETECTIONS, 4)
-    timing = time_steps(SAMPLE, frames)
+    timing = time_steps(SAMPLE, frames, settle=90)
     assert timing.steps == 8 and timing.embed_ms > 0 and timing.track_ms > 0
-    assert timing.confirmed_tracks == DETECTIONS  # every box became a confirmed track
+    # every box became a confirmed track and kept it, through two swings and the timed steps
+    assert timing.confirmed_tracks == DETECTIONS
+
+
+def test_the_boxes_swing_to_and_fro_inside_the_frame() -> None:
+    swing = np.stack([moving_boxes(step) for step in range(4 * SWING_STEPS + 1)])
+    assert swing[..., 0].min() >= 0 and swing[..., 2].max() <= 1280
+    assert swing[..., 1].min() >= 0 and swing[..., 3].max() <= 720
+    np.testing.assert_array_equal(swing[2 * SWING_STEPS], swing[0])  # back where it began
+    step_x = np.diff(swing[:, 0, 0])
+    assert set(np.abs(step_x).tolist()) == {4.0} and (step_x < 0).sum() == 2 * SWING_STEPS
 
 
 def test_every_backend_runs_the_same_frames_and_finds_about_the_same_boxes(
