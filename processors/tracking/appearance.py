@@ -29,7 +29,9 @@ def _unit_rows(vectors: Vectors) -> Vectors:
     return rows
 
 
-def nearest_cosine_distances(galleries: Sequence[Sequence[Vectors]], features: Vectors) -> Any:
+def nearest_cosine_distances(
+    galleries: Sequence[Sequence[Vectors]], features: Vectors
+) -> npt.NDArray[np.float64]:
     """(len(galleries), N): row i holds, for each of ``features`` (N, M), the smallest
     cosine distance to a vector of ``galleries[i]`` (each non-empty)."""
     if any(len(g) == 0 for g in galleries):
