@@ -29,14 +29,19 @@ def _unit_rows(vectors: Vectors) -> Vectors:
     return rows
 
 
+def _unit_gallery(gallery: Sequence[Vectors]) -> Vectors:
+    """A track's gallery as one array of unit rows."""
+    if len(gallery) == 0:
+        raise ValueError("a track has no embeddings to compare with")
+    return _unit_rows(np.asarray(gallery))
+
+
 def nearest_cosine_distances(
     galleries: Sequence[Sequence[Vectors]], features: Vectors
 ) -> npt.NDArray[np.float64]:
     """(len(galleries), N): row i holds, for each of ``features`` (N, M), the smallest
     cosine distance to a vector of ``galleries[i]`` (each non-empty)."""
-    if any(len(g) == 0 for g in galleries):
-        raise ValueError("a track has no embeddings to compare with")
-    return _nearest_unit_distances([_unit_rows(np.asarray(g)) for g in galleries], features)
+    return _nearest_unit_distances([_unit_gallery(g) for g in galleries], features)
 
 
 def _nearest_unit_distances(
@@ -77,23 +82,19 @@ class StackedCosineMetric(NearestNeighborDistanceMetric):  # type: ignore[misc]
         new: dict[int, list[Vectors]] = {}
         for feature, target in zip(features, targets, strict=True):
             new.setdefault(target, []).append(feature)
+        kept = slice(None if self.budget is None else -self.budget, None)
         for target, rows in new.items():
-            gallery = self._samples.setdefault(target, []) + rows
-            self._samples[target] = gallery if self.budget is None else gallery[-self.budget :]
+            self._samples[target] = (self._samples.get(target, []) + rows)[kept]
             if (unit := self._unit.get(target)) is not None:
-                unit = np.concatenate((unit, _unit_rows(np.asarray(rows))))
-                self._unit[target] = unit if self.budget is None else unit[-self.budget :]
+                self._unit[target] = np.concatenate((unit, _unit_rows(np.asarray(rows))))[kept]
         active = list(active_targets)
         self._samples = {k: self._samples[k] for k in active}
         self._unit = {k: self._unit[k] for k in active if k in self._unit}
 
     def distance(self, features: Vectors, targets: Sequence[int]) -> npt.NDArray[np.float64]:
-        return _nearest_unit_distances([self._unit_gallery(t) for t in targets], features)
+        return _nearest_unit_distances([self._unit_of(t) for t in targets], features)
 
-    def _unit_gallery(self, target: int) -> Vectors:
+    def _unit_of(self, target: int) -> Vectors:
         if (unit := self._unit.get(target)) is None:
-            gallery = self._samples[target]
-            if not gallery:
-                raise ValueError(f"track {target} has no embeddings to compare with")
-            unit = self._unit[target] = _unit_rows(np.asarray(gallery))
+            unit = self._unit[target] = _unit_gallery(self._samples[target])
         return unit
