@@ -77,13 +77,13 @@ def backend_label(settings: Settings) -> str:
     return settings.detector_backend + ("-int8" if settings.detector_int8 else "")
 
 
-@dataclass(frozen=True, slots=True)
-class Throughput:
-    what: str
-    backend: str
+class _Rates:
+    """What a run's frames, wall-clock seconds and CPU seconds come to."""
+
+    __slots__ = ()
     frames: int
     seconds: float
-    cpu_s: float  # of this process, all its threads
+    cpu_s: float
 
     @property
     def fps(self) -> float:
@@ -96,6 +96,15 @@ class Throughput:
     @property
     def cpu_ms_per_frame(self) -> float:
         return self.cpu_s * 1000 / self.frames
+
+
+@dataclass(frozen=True, slots=True)
+class Throughput(_Rates):
+    what: str
+    backend: str
+    frames: int
+    seconds: float
+    cpu_s: float  # of this process, all its threads
 
 
 class _Timed:
@@ -111,7 +120,7 @@ class _Timed:
 
 
 @dataclass(frozen=True, slots=True)
-class PipelineRun:
+class PipelineRun(_Rates):
     streams: int
     workers: int
     backend: str
@@ -125,16 +134,9 @@ class PipelineRun:
     cpu: tuple[ProcessCpu, ...]  # from the first to the last frame processed
 
     @property
-    def fps(self) -> float:
-        return self.frames / self.seconds
-
-    @property
-    def cores(self) -> float:
-        return sum(p.cores for p in self.cpu)
-
-    @property
-    def cpu_ms_per_frame(self) -> float:
-        return sum(p.ms_per_frame(self.frames) for p in self.cpu)
+    def cpu_s(self) -> float:  # type: ignore[override]  # derived here, a field elsewhere
+        """Of all the pipeline's processes over ``seconds``."""
+        return sum(p.cpu_s for p in self.cpu)
 
     @classmethod
     def measure(cls, bench: BenchPipeline, ids: Sequence[str], *, workers: int) -> PipelineRun:
