@@ -78,15 +78,15 @@ def time_steps(
     backend: EmbedderBackend = EmbedderBackend.TORCH,
     data_dir: Path | None = None,
     *,
+    gallery_budget: int,
     settle: int = 0,
 ) -> StepTiming:
     """One stream's DeepSORT steps over ``frames`` with the embedder ``embedder_ref`` run by
-    ``backend`` (an exported one is made under ``<data_dir>/models``), after ``settle``
-    untimed steps over the same frames, in a loop."""
+    ``backend`` (an exported one is made under ``<data_dir>/models``) and galleries of
+    ``gallery_budget``, after ``settle`` untimed steps over the same frames, in a loop."""
     embedder = load_embedder(embedder_ref, backend, data_dir)
     tracker = StreamTracker(
-        max_cosine_distance=embedder.max_cosine_distance,
-        gallery_budget=Settings().tracker_gallery_budget,
+        max_cosine_distance=embedder.max_cosine_distance, gallery_budget=gallery_budget
     )
     scores = np.full(DETECTIONS, 0.9, np.float32)
     classes = np.zeros(DETECTIONS, np.int64)
@@ -110,25 +110,30 @@ def time_steps(
 
 
 def compare_embedders(
-    frames: list[npt.NDArray[np.uint8]], data_dir: Path, settle: int
+    frames: list[npt.NDArray[np.uint8]], data_dir: Path, *, gallery_budget: int, settle: int
 ) -> list[StepTiming]:
     """The bundled network, then MobileNetV2 on every backend, with the speed-up of each
     MobileNetV2 backend's embedding over torch's."""
-    rows = [time_steps(SAMPLE, frames, settle=settle)]
-    mobilenet = [
-        time_steps(MOBILENETV2, frames, b, data_dir, settle=settle) for b in EmbedderBackend
-    ]
+
+    def timed(ref: str, backend: EmbedderBackend = EmbedderBackend.TORCH) -> StepTiming:
+        return time_steps(
+            ref, frames, backend, data_dir, gallery_budget=gallery_budget, settle=settle
+        )
+
+    rows = [timed(SAMPLE)]
+    mobilenet = [timed(MOBILENETV2, b) for b in EmbedderBackend]
     torch_ms = mobilenet[0].embed_ms
     return rows + [replace(r, embed_speedup=round(torch_ms / r.embed_ms, 2)) for r in mobilenet]
 
 
 def main(argv: list[str] | None = None) -> int:
+    settings = Settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=60, help="timed steps")
     parser.add_argument(
         "--settle",
         type=int,
-        default=Settings().tracker_gallery_budget,
+        default=settings.tracker_gallery_budget,
         help="untimed steps first (default: the gallery budget, so galleries are full)",
     )
     parser.add_argument("--json", action="store_true")
@@ -137,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     config = SceneConfig(width=1280, height=720, num_frames=args.frames)
     frames = [f.image for f in SceneGenerator(5, config).frames()]
     with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
-        rows = compare_embedders(frames, Path(scratch), args.settle)
+        rows = compare_embedders(
+            frames,
+            Path(scratch),
+            gallery_budget=settings.tracker_gallery_budget,
+            settle=args.settle,
+        )
     if args.json:
         out = [asdict(r) | {"step_ms": r.step_ms, "target_ratio": r.target_ratio} for r in rows]
         sys.stdout.write(json.dumps(out, indent=2) + "\n")

@@ -11,13 +11,15 @@ from benchmarks.detector_backends import compare, scene_frames
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.tracking.embedder import SAMPLE
 from producers.synthetic import SceneConfig, SceneGenerator
+from visiontrack.settings import Settings
 
 
 def test_the_deepsort_step_tracks_the_ten_boxes_it_times() -> None:
     config = SceneConfig(width=1280, height=720, num_frames=8)
     frames = [f.image for f in SceneGenerator(5, config).frames()]
     assert moving_boxes(0).shape == (DETECTIONS, 4)
-    timing = time_steps(SAMPLE, frames, settle=90)
+    budget = Settings().tracker_gallery_budget  # the worker's
+    timing = time_steps(SAMPLE, frames, gallery_budget=budget, settle=90)
     assert timing.steps == 8 and timing.embed_ms > 0 and timing.track_ms > 0
     # every box became a confirmed track and kept it, through two swings and the timed steps
     assert timing.confirmed_tracks == DETECTIONS
