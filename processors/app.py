@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import faust
 
 from processors.analytics.runner import AnalyticsRunner
-from processors.faust_app import WorkerApp
+from processors.faust_app import RewindingConsumer, WorkerApp
 from processors.metrics import WorkerMetrics
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
@@ -153,11 +153,24 @@ def create_app(
     """
     app = _faust_app(settings, bootstrap)
     topics = _Topics.of(app, settings.topics)
-    intake = _Intake(topics.dead, metrics or WorkerMetrics())
+    intake = _Intake(topics.dead, metrics or WorkerMetrics(group=settings.worker_id))
     _add_tracking(app, settings, topics, intake, processor=processor, executor=executor)
     if rules is not None:
         _add_analytics(app, settings, topics, intake, rules=rules)
+    _add_lag_metric(app, settings, intake.metrics)
     return app
+
+
+def _add_lag_metric(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
+    """The consumer lag of the input partitions this worker holds, on a timer."""
+    names = settings.topics
+    inputs = {names.frames, names.video_chunks, names.tracks}
+
+    @app.timer(interval=settings.worker_lag_interval_s)  # type: ignore[untyped-decorator]
+    async def report_consumer_lag() -> None:
+        consumer = app.consumer
+        assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
+        metrics.consumer_lag.record(consumer.partition_offsets(inputs))
 
 
 async def _fresh_frames(

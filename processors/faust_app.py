@@ -22,21 +22,26 @@ records of a stream partition.
 
 It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
-(the bundled one) then holds every record of a quiet stream for up to that long.
+(the bundled one) then holds every record of a quiet stream for up to that long; and it
+tells the end and committed offsets of the partitions it holds, for the lag metric
+(:meth:`RewindingConsumer.partition_offsets`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, cast
 
 import aiokafka  # type: ignore[import-untyped]
 import faust
+from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
+
+from processors.consumer_lag import PartitionOffsets
 
 __all__ = [
     "KeepQueuesOnResume",
@@ -160,6 +165,29 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             extra={"topic": tp.topic, "partition": tp.partition, "offset": offset},
         )
         await self.seek(tp, offset)
+
+    def partition_offsets(self, topics: Collection[str]) -> list[PartitionOffsets]:
+        """The end and committed offsets of the partitions of ``topics`` assigned here, as
+        last heard (no request: the end offset comes with every fetch response); none
+        before the consumer has started."""
+        try:
+            assigned = self.assignment()
+        except ConsumerNotStarted:
+            return []
+        offsets = []
+        for tp in sorted(assigned):
+            if tp.topic not in topics:
+                continue
+            try:
+                end = self.highwater(tp)
+            except AssertionError:
+                # aiokafka asserts the partition is still assigned: it was revoked since
+                # the assignment was read (the consumer thread rebalances on its own loop).
+                continue
+            offsets.append(
+                PartitionOffsets(tp.topic, tp.partition, end, self._committed_offset.get(tp))
+            )
+        return offsets
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return WorkerConsumerThread(self, loop=self.loop, beacon=self.beacon)

@@ -2,33 +2,68 @@
 
 Frames in (read from Kafka) and out (tracks sent) per stream, frames skipped as already
 applied, dead letters by stage, analytics events by kind, the time each stage takes
-(decode, detect, embed, track: per batch, divided over its frames) and the size of
-detection batches. Consumer lag is left to the broker's own exporters: the bundled broker
-reports end offsets wrongly for batched writes, so a lag computed here would mislead.
+(decode, detect, embed, track: per batch, divided over its frames), the size of detection
+batches, and the consumer lag of each input partition the worker holds
+(:mod:`processors.consumer_lag`; the analytics sink reports the ``sink`` stage).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-__all__ = ["STAGES", "WorkerMetrics"]
+from processors.consumer_lag import PartitionOffsets
+
+__all__ = ["SECONDS_BUCKETS", "STAGES", "ConsumerLagGauge", "WorkerMetrics"]
 
 STAGES = ("decode", "detect", "embed", "track")
 # 1 ms .. 10 s: a stage of one frame on a CPU, up to a stuck batch.
-_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+class ConsumerLagGauge:
+    """``visiontrack_consumer_lag{group, topic, partition}``: one series per partition the
+    consumer holds, dropped when the partition goes (revoked in a rebalance)."""
+
+    def __init__(self, registry: CollectorRegistry, group: str) -> None:
+        self._group = group
+        self._gauge = Gauge(
+            "visiontrack_consumer_lag",
+            "Records of a partition written but not committed by the consumer group",
+            ["group", "topic", "partition"],
+            registry=registry,
+        )
+        self._shown: set[tuple[str, str]] = set()
+
+    def record(self, offsets: Iterable[PartitionOffsets]) -> None:
+        """Show the lag of ``offsets`` (partitions whose lag is not known yet are left out)
+        and stop showing partitions not among them."""
+        shown = set()
+        for p in offsets:
+            lag = p.lag
+            if lag is None:
+                continue
+            labels = (p.topic, str(p.partition))
+            self._gauge.labels(self._group, *labels).set(lag)
+            shown.add(labels)
+        for labels in self._shown - shown:
+            self._gauge.remove(self._group, *labels)
+        self._shown = shown
 
 
 @dataclass
 class WorkerMetrics:
     """The worker's metrics in a registry of their own (tests make several)."""
 
+    group: str = "visiontrack-worker"  # the worker's consumer group, for the lag's label
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
         r = self.registry
+        self.consumer_lag = ConsumerLagGauge(r, self.group)
         self.frames_in = Counter(
             "visiontrack_frames_in", "Frames read from Kafka", ["stream_id"], registry=r
         )
@@ -54,7 +89,7 @@ class WorkerMetrics:
             "visiontrack_stage_seconds",
             "Time of a pipeline stage per frame",
             ["stage"],
-            buckets=_SECONDS_BUCKETS,
+            buckets=SECONDS_BUCKETS,
             registry=r,
         )
         self.batch_frames = Histogram(

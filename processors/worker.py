@@ -121,7 +121,7 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
 
     from processors.app import create_app
 
-    metrics = WorkerMetrics()
+    metrics = WorkerMetrics(group=settings.worker_id)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     # Loaded on the thread that runs it: torch's OpenMP pool belongs to the thread that
     # first uses it, and a second pool (one per thread that ran torch) cost the frame loop
