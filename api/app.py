@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import health, jobs, streams
+from api.routes import health, jobs, metrics, streams
 from api.services import ApiServices, start_services
 from visiontrack.settings import Settings
 
@@ -42,6 +42,7 @@ def create_app(
 
     app = FastAPI(title="VisionTrack", version="0.1.0", lifespan=lifespan)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(jobs.router)
     app.include_router(streams.router)
     return app

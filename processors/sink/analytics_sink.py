@@ -21,7 +21,9 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from processors.consumer_lag import PartitionOffsets
 from processors.pipeline.dead_letters import dead_letter
+from processors.sink.metrics import SinkMetrics
 from schemas.codec import MessageDecodeError
 from schemas.events import FrameEvents
 from schemas.jobs import JobProgress, JobState
@@ -72,6 +74,7 @@ class AnalyticsSink:
         bootstrap: str,
         store: AnalyticsStore,
         sessions: sessionmaker[Session],
+        metrics: SinkMetrics | None = None,
     ) -> None:
         self._settings = settings
         self._bootstrap = bootstrap
@@ -81,6 +84,7 @@ class AnalyticsSink:
         self._thread: threading.Thread | None = None
         self._retry = BackoffPolicy(settings.sink_retry_initial_s, settings.sink_retry_max_s)
         self.stats = SinkStats()
+        self.metrics = metrics or SinkMetrics(group=settings.sink_group_id)
 
     # Lifecycle ------------------------------------------------------------------------
 
@@ -129,11 +133,13 @@ class AnalyticsSink:
             while not self._stop.is_set():
                 messages = consumer.consume(s.sink_batch_size, timeout=s.sink_batch_interval_s)
                 if not messages:
+                    self._report_lag(consumer)
                     continue
                 batch = self._decode(messages, producer)
                 if not self._store_until_done(batch, consumer, producer):
                     break  # stopped before the batch was stored: nothing committed
-                self._commit(consumer)
+                if self._commit(consumer):
+                    self._report_lag(consumer)
                 producer.poll(0)
         finally:
             producer.flush(10)
@@ -174,6 +180,7 @@ class AnalyticsSink:
             except (ClickHouseError, SQLAlchemyError) as exc:
                 delay = backoff.next_delay()
                 self.stats.retries += 1
+                self.metrics.retries.inc()
                 self.stats.errors.append(repr(exc))
                 log.error(
                     "storing %d frames and %d events failed, retrying in %.1fs: %s",
@@ -207,20 +214,35 @@ class AnalyticsSink:
         finally:
             consumer.resume(assignment)
 
-    def _commit(self, consumer: Consumer) -> None:
+    def _commit(self, consumer: Consumer) -> bool:
         try:
             consumer.commit(asynchronous=False)
         except KafkaException as exc:
             # A rebalance during a long retry: the new owner re-reads the batch, and the
             # stored rows collapse with the ones written here.
             log.warning("offsets not committed: %s", exc)
+            return False
+        return True
+
+    def _report_lag(self, consumer: Consumer) -> None:
+        """The lag of the sink's partitions, called only when everything consumed is
+        committed (so the consumer's positions are its committed offsets). The end offsets
+        are the ones the last fetch responses carried: no request is made."""
+        offsets = []
+        for tp in consumer.position(consumer.assignment()):
+            _, end = consumer.get_watermark_offsets(tp, cached=True)
+            offsets.append(PartitionOffsets(tp.topic, tp.partition, end, tp.offset))
+        self.metrics.consumer_lag.record(offsets)
 
     def _write(self, batch: _Batch, producer: Producer) -> None:
+        started = time.perf_counter()
         self._store.insert_events(batch.events)
         self._store.insert_frames(batch.frames)
         if batch.frames:
             self._record_progress(batch.frames, producer)
-        self.stats.events_written += sum(len(e.events) for e in batch.events)
+        events = sum(len(e.events) for e in batch.events)
+        self.metrics.observe_stored(batch.frames, events, time.perf_counter() - started)
+        self.stats.events_written += events
         self.stats.frames_written += len(batch.frames)
         self.stats.batches += 1
         self.stats.last_batch_at = time.time()
@@ -281,3 +303,4 @@ class AnalyticsSink:
         )
         producer.produce(self._settings.topics.dead_letter, key=msg.key(), value=record.to_bytes())
         self.stats.dead_letters += 1
+        self.metrics.dead_letters.labels("sink").inc()
