@@ -157,20 +157,23 @@ def create_app(
     _add_tracking(app, settings, topics, intake, processor=processor, executor=executor)
     if rules is not None:
         _add_analytics(app, settings, topics, intake, rules=rules)
-    _add_lag_metric(app, settings, intake.metrics)
+    _add_consumer_metrics(app, settings, intake.metrics)
     return app
 
 
-def _add_lag_metric(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
-    """The consumer lag of the input partitions this worker holds, on a timer."""
+def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
+    """The consumer lag of the input partitions this worker holds and the records its
+    consumer dropped and read again, on a timer."""
     names = settings.topics
     inputs = {names.frames, names.video_chunks, names.tracks}
 
     @app.timer(interval=settings.worker_lag_interval_s)  # type: ignore[untyped-decorator]
-    async def report_consumer_lag() -> None:
+    async def report_consumer_metrics() -> None:
         consumer = app.consumer
         assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
         metrics.consumer_lag.record(consumer.partition_offsets(inputs))
+        for topic, count in consumer.take_dropped().items():
+            metrics.records_dropped.labels(topic).inc(count)
 
 
 async def _fresh_frames(

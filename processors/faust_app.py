@@ -24,12 +24,14 @@ It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
 (the bundled one) then holds every record of a quiet stream for up to that long; and it
 tells the end and committed offsets of the partitions it holds, for the lag metric
-(:meth:`RewindingConsumer.partition_offsets`).
+(:meth:`RewindingConsumer.partition_offsets`), and how many records were dropped on the
+way and read again (:meth:`RewindingConsumer.take_dropped`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Collection, Mapping
 from typing import Any, cast
 
@@ -55,6 +57,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _first_undelivered(first_fetched: int, last_delivered: int | None) -> int:
+    """The first record of a fetch starting at ``first_fetched`` that Faust did not deliver,
+    given the last it did (None: none)."""
+    return first_fetched if last_delivered is None else last_delivered + 1
+
+
 def rewind_offset(
     first_fetched: int, last_fetched: int, last_delivered: int | None, read_offset: int | None
 ) -> int | None:
@@ -67,19 +75,21 @@ def rewind_offset(
     are read again, duplicates included, which the stream's applied-frames check skips.
     None (the partition is being revoked) or ahead of the undelivered records: no seek.
     """
-    first_undelivered = first_fetched if last_delivered is None else last_delivered + 1
-    if first_undelivered > last_fetched or read_offset is None:
+    first = _first_undelivered(first_fetched, last_delivered)
+    if first > last_fetched or read_offset is None:
         return None
-    if read_offset > first_undelivered:
+    if read_offset > first:
         return None
     return read_offset
 
 
-def skipped_records(read_offset: int | None, offset: int) -> bool:
-    """Whether a record at ``offset`` after Faust's ``read_offset`` of its partition skips
-    records: exactly the jump Faust registers as a gap (more than one past a known,
-    non-zero read offset)."""
-    return bool(read_offset) and offset - (read_offset or 0) > 1
+def skipped_records(read_offset: int | None, offset: int) -> int:
+    """How many records a record at ``offset`` after Faust's ``read_offset`` of its
+    partition skips: none unless it is the jump Faust registers as a gap (more than one
+    past a known, non-zero read offset)."""
+    if not read_offset or offset - read_offset <= 1:
+        return 0
+    return offset - read_offset - 1
 
 
 class RewindingConsumer(aiokafka_driver.Consumer):
@@ -92,6 +102,12 @@ class RewindingConsumer(aiokafka_driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._reread_from: dict[TP, int] = {}
+        self._dropped: Counter[str] = Counter()
+
+    def take_dropped(self) -> Counter[str]:
+        """Records per topic dropped on the way and read again since the last call."""
+        dropped, self._dropped = self._dropped, Counter()
+        return dropped
 
     async def _wait_next_records(
         self, timeout: float
@@ -125,7 +141,8 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         offsets have no gaps and a jump means records were dropped on the way.
         """
         read = self._read_offset.get(tp)
-        if not skipped_records(read, offset) or self._is_changelog_tp(tp):
+        skipped = skipped_records(read, offset)
+        if not skipped or self._is_changelog_tp(tp):
             return False
         assert read is not None
         if self._reread_from.get(tp) == read:
@@ -140,6 +157,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             )
             return False
         self._reread_from[tp] = read
+        self._dropped[tp.topic] += skipped
         log.warning(
             "%s jumped from offset %d to %d: reading it again from %d",
             tp,
@@ -155,10 +173,12 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         offset = rewind_offset(first, last, last_delivered, self._read_offset.get(tp))
         if offset is None or tp not in self.assignment():
             return
+        undelivered = _first_undelivered(first, last_delivered)
+        self._dropped[tp.topic] += last - undelivered + 1
         log.warning(
             "records %d-%d of %s were fetched while the partition was paused and not "
             "delivered: reading it again from offset %d",
-            first if last_delivered is None else last_delivered + 1,
+            undelivered,
             last,
             tp,
             offset,

@@ -1,9 +1,10 @@
 """Prometheus metrics of the worker, served on ``VISIONTRACK_WORKER_METRICS_PORT``.
 
 Frames in (read from Kafka) and out (tracks sent) per stream, frames skipped as already
-applied, dead letters by stage, analytics events by kind, the time each stage takes
-(decode, detect, embed, track: per batch, divided over its frames), the size of detection
-batches, and the consumer lag of each input partition the worker holds
+applied, dead letters by stage, records dropped between the broker and the agents and read
+again (:class:`processors.faust_app.RewindingConsumer`), analytics events by kind, the time
+each stage takes (decode, detect, embed, track: per batch, divided over its frames), the
+size of detection batches, and the consumer lag of each input partition the worker holds
 (:mod:`processors.consumer_lag`; the analytics sink reports the ``sink`` stage).
 """
 
@@ -80,6 +81,12 @@ class WorkerMetrics:
             "visiontrack_dead_letters",
             "Records sent to the dead-letter topic",
             ["stage"],
+            registry=r,
+        )
+        self.records_dropped = Counter(
+            "visiontrack_records_dropped",
+            "Records dropped between the broker and the agents (by Faust) and read again",
+            ["topic"],
             registry=r,
         )
         self.events = Counter(

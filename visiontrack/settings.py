@@ -114,7 +114,7 @@ class Settings(BaseSettings):
     # Prometheus /metrics of the worker; port 0 turns it off.
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
-    # How often the worker updates its consumer lag metric.
+    # How often the worker updates its consumer metrics (lag, records dropped and read again).
     worker_lag_interval_s: float = Field(default=5.0, gt=0)
     # Frames of all the worker's streams are detected together: up to this many at once,
     # waiting at most this long for a batch to fill (the latency a quiet stream pays).

@@ -5,8 +5,10 @@ fetches with the app's fetch wait."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
+from faust.types import TP
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from processors.faust_app import (
@@ -111,12 +113,37 @@ def test_the_worker_app_consumes_with_the_rewinding_consumer() -> None:
 
 
 def test_a_jump_past_the_next_offset_is_taken_for_skipped_records() -> None:
-    assert skipped_records(151, 176)  # 152-175 never delivered
-    assert not skipped_records(151, 152)  # the next one
-    assert not skipped_records(152, 152)  # where a seek put the partition
-    assert not skipped_records(152, 153)  # one past a seek target: Faust's rule too
-    assert not skipped_records(None, 176)  # nothing read since the partition came
-    assert not skipped_records(0, 176)  # Faust registers no gap after offset 0 either
+    assert skipped_records(151, 176) == 24  # 152-175 never delivered
+    assert skipped_records(151, 153) == 1  # 152
+    assert skipped_records(151, 152) == 0  # the next one
+    assert skipped_records(152, 152) == 0  # where a seek put the partition
+    assert skipped_records(152, 153) == 0  # one past a seek target: Faust's rule too
+    assert skipped_records(None, 176) == 0  # nothing read since the partition came
+    assert skipped_records(0, 176) == 0  # Faust registers no gap after offset 0 either
+
+
+def test_records_skipped_by_a_jump_are_read_again_and_counted_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 3)
+    seeks: list[tuple[TP, int]] = []
+
+    async def seek(partition: TP, offset: int) -> None:
+        seeks.append((partition, offset))
+
+    async def run() -> tuple[bool, Counter[str], Counter[str]]:
+        app = WorkerApp("dropped-test", broker="kafka://127.0.0.1:1", web_enabled=False)
+        consumer = app.consumer
+        assert isinstance(consumer, RewindingConsumer)
+        monkeypatch.setattr(consumer, "seek", seek)
+        consumer._read_offset[tp] = 151
+        reread = await consumer._reread_skipped(tp, 176)
+        return reread, consumer.take_dropped(), consumer.take_dropped()
+
+    reread, dropped, after = asyncio.run(run())
+    assert reread and seeks == [(tp, 151)]
+    assert dropped == {"vt.frames": 24}  # 152-175
+    assert after == {}  # taken
 
 
 def test_the_worker_consumer_fetches_with_the_apps_wait_not_faust_fixed_one() -> None:
