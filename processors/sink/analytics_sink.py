@@ -129,18 +129,18 @@ class AnalyticsSink:
         )
         consumer.subscribe([s.topics.tracks, s.topics.events])
         log.info("analytics sink started", extra={"topics": [s.topics.tracks, s.topics.events]})
+        committed = True  # everything consumed so far is committed
         try:
             while not self._stop.is_set():
                 messages = consumer.consume(s.sink_batch_size, timeout=s.sink_batch_interval_s)
-                if not messages:
+                if messages:
+                    batch = self._decode(messages, producer)
+                    if not self._store_until_done(batch, consumer, producer):
+                        break  # stopped before the batch was stored: nothing committed
+                    committed = self._commit(consumer)
+                    producer.poll(0)
+                if committed:
                     self._report_lag(consumer)
-                    continue
-                batch = self._decode(messages, producer)
-                if not self._store_until_done(batch, consumer, producer):
-                    break  # stopped before the batch was stored: nothing committed
-                if self._commit(consumer):
-                    self._report_lag(consumer)
-                producer.poll(0)
         finally:
             producer.flush(10)
             producer.close()  # now, not at garbage collection
