@@ -17,12 +17,39 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from processors.consumer_lag import PartitionOffsets
 
-__all__ = ["SECONDS_BUCKETS", "STAGES", "ConsumerLagGauge", "WorkerMetrics"]
+__all__ = [
+    "STAGES",
+    "ConsumerLagGauge",
+    "WorkerMetrics",
+    "dead_letters_counter",
+    "stage_seconds_histogram",
+]
 
 STAGES = ("decode", "detect", "embed", "track")
 # 1 ms .. 10 s: a stage of one frame on a CPU, up to a stuck batch.
-SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
+_SECONDS_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0)
 _BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+
+
+def stage_seconds_histogram(registry: CollectorRegistry) -> Histogram:
+    """``visiontrack_stage_seconds{stage}``, as the worker and the sink both report it."""
+    return Histogram(
+        "visiontrack_stage_seconds",
+        "Time of a pipeline stage per frame",
+        ["stage"],
+        buckets=_SECONDS_BUCKETS,
+        registry=registry,
+    )
+
+
+def dead_letters_counter(registry: CollectorRegistry) -> Counter:
+    """``visiontrack_dead_letters_total{stage}``, as the worker and the sink both report it."""
+    return Counter(
+        "visiontrack_dead_letters",
+        "Records sent to the dead-letter topic",
+        ["stage"],
+        registry=registry,
+    )
 
 
 class ConsumerLagGauge:
@@ -77,12 +104,7 @@ class WorkerMetrics:
             ["stream_id"],
             registry=r,
         )
-        self.dead_letters = Counter(
-            "visiontrack_dead_letters",
-            "Records sent to the dead-letter topic",
-            ["stage"],
-            registry=r,
-        )
+        self.dead_letters = dead_letters_counter(r)
         self.records_dropped = Counter(
             "visiontrack_records_dropped",
             "Records dropped between the broker and the agents (by Faust) and read again",
@@ -92,13 +114,7 @@ class WorkerMetrics:
         self.events = Counter(
             "visiontrack_analytics_events", "Line and zone events", ["kind"], registry=r
         )
-        self.stage_seconds = Histogram(
-            "visiontrack_stage_seconds",
-            "Time of a pipeline stage per frame",
-            ["stage"],
-            buckets=SECONDS_BUCKETS,
-            registry=r,
-        )
+        self.stage_seconds = stage_seconds_histogram(r)
         self.batch_frames = Histogram(
             "visiontrack_batch_frames",
             "Frames detected in one call",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from processors.metrics import SECONDS_BUCKETS, ConsumerLagGauge
+from processors.metrics import ConsumerLagGauge, dead_letters_counter, stage_seconds_histogram
 from schemas.tracks import FrameTracks
 
 __all__ = ["SinkMetrics"]
@@ -32,13 +32,7 @@ class SinkMetrics:
 
     def __post_init__(self) -> None:
         r = self.registry
-        self.stage_seconds = Histogram(
-            "visiontrack_stage_seconds",
-            "Time of a pipeline stage per frame",
-            ["stage"],
-            buckets=SECONDS_BUCKETS,
-            registry=r,
-        )
+        self.stage_seconds = stage_seconds_histogram(r)
         self.frames_stored = Counter(
             "visiontrack_sink_frames", "Frames whose tracks were stored", ["stream_id"], registry=r
         )
@@ -54,12 +48,7 @@ class SinkMetrics:
         self.retries = Counter(
             "visiontrack_sink_retries", "Failed attempts to store a batch", registry=r
         )
-        self.dead_letters = Counter(
-            "visiontrack_dead_letters",
-            "Records sent to the dead-letter topic",
-            ["stage"],
-            registry=r,
-        )
+        self.dead_letters = dead_letters_counter(r)
         self.consumer_lag = ConsumerLagGauge(r, self.group)
 
     def observe_stored(self, frames: list[FrameTracks], events: int, seconds: float) -> None:
