@@ -108,6 +108,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "broker_heartbeat_interval_s": 1.0,
             "dashboard_enabled": False,
             "worker_metrics_port": 0,
+            "live_metrics_port": 0,
         }
         values.update(overrides)
         return Settings(**values)  # type: ignore[arg-type]

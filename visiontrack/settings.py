@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     live_reconnect_max_s: float = Field(default=30.0, gt=0)
     live_status_interval_s: float = Field(default=5.0, gt=0)
     live_read_timeout_s: float = Field(default=10.0, gt=0)
+    # Prometheus /metrics of a live producer (`produce camera`); port 0 turns it off.
+    live_metrics_host: str = "127.0.0.1"
+    live_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
     worker_id: str = "visiontrack-worker"
     # Prometheus /metrics of the worker; port 0 turns it off.

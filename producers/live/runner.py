@@ -4,7 +4,8 @@ Start order: one shared :class:`~producers.publisher.FramePublisher`, each strea
 registered in the database with its source and settings, then each stream's threads. While
 they run, the main thread serves delivery reports, stores every stream's live figures
 (state, fps, drops, reconnects, last-seen time) every ``status_interval_s`` and calls
-``on_tick`` about once a second (the CLI's status line). Stop (the stop event, set by a
+``on_tick`` about once a second (the CLI's status line); ``run_live`` also serves them to
+Prometheus (:mod:`producers.live.metrics`). Stop (the stop event, set by a
 signal or by a failing stream) runs in reverse: streams end, the publisher flushes, unused
 frame numbers are given back and the final figures stored.
 """
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from producers.chunks import ChunkPlan
 from producers.live.figures import LiveFigures, RateMeter, StreamState
+from producers.live.metrics import serve_live_metrics
 from producers.live.numbers import FrameNumbers
 from producers.live.stream import LiveOptions, LiveStream
 from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
@@ -312,4 +314,12 @@ def run_live(
         live_options(settings, target_fps=target_fps, chunks=chunks),
         status_interval_s=settings.live_status_interval_s,
     )
-    return producer.run(stop, on_tick)
+    server = serve_live_metrics(
+        producer.statuses, settings.live_metrics_host, settings.live_metrics_port
+    )
+    try:
+        return producer.run(stop, on_tick)
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
