@@ -4,12 +4,10 @@ equal to the same rules applied directly to the tracks the worker published."""
 from __future__ import annotations
 
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra.broker import free_port
 from processors.analytics import StreamAnalytics, StreamRules, TrackPoint
@@ -17,6 +15,7 @@ from producers.jobs import publish_file
 from schemas.events import FrameEvents
 from schemas.tracks import FrameTracks
 from tests.integration.harness import Pipeline, read_topic, running_pipeline
+from tests.prometheus_samples import scrape
 from visiontrack import repository
 from visiontrack.db import session_scope
 from visiontrack.samples import bikes_video
@@ -95,13 +94,7 @@ def test_rules_set_in_the_database_give_events_in_clickhouse(pipeline: Pipeline)
     assert set(counts) <= {("middle", "in"), ("middle", "out")}
 
     # The worker's Prometheus metrics saw the same.
-    url = f"http://127.0.0.1:{pipeline.settings.worker_metrics_port}/metrics"
-    with urllib.request.urlopen(url, timeout=10) as resp:
-        metrics = {
-            (s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(resp.read().decode())
-            for s in family.samples
-        }
+    metrics = scrape(pipeline.settings.worker_metrics_port)
     street = (("stream_id", "street"),)
     assert metrics[("visiontrack_frames_in_total", street)] == 250
     assert metrics[("visiontrack_frames_out_total", street)] == 250

@@ -11,25 +11,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from infra.broker import free_port
 from producers.jobs import publish_file
 from tests.integration.harness import Pipeline, running_pipeline
+from tests.prometheus_samples import Samples, parse_samples, scrape
 from visiontrack.samples import bikes_video
 from visiontrack.settings import Settings
 
 pytestmark = pytest.mark.integration
-
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
-
-
-def _parse(text: str) -> Samples:
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
 
 
 def _lag_of(samples: Samples, group: str, topic: str) -> list[float]:
@@ -53,11 +43,9 @@ def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iter
 
 def test_lag_rises_with_a_backlog_and_the_sink_reports_its_stage(pipeline: Pipeline) -> None:
     settings = pipeline.settings
-    url = f"http://127.0.0.1:{settings.worker_metrics_port}/metrics"
 
     def worker_metrics() -> Samples:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return _parse(resp.read().decode())
+        return scrape(settings.worker_metrics_port)
 
     deadline = time.monotonic() + 120
     while True:  # the worker serves its metrics once its models are loaded
@@ -96,7 +84,7 @@ def test_lag_rises_with_a_backlog_and_the_sink_reports_its_stage(pipeline: Pipel
     # The API process runs the sink: its stage, frames and lag are on the API's /metrics.
     deadline = time.monotonic() + 30
     while True:
-        api = _parse(pipeline.api.get("/metrics").text)
+        api = parse_samples(pipeline.api.get("/metrics").text)
         sink_lag = _lag_of(api, settings.sink_group_id, settings.topics.tracks)
         if sink_lag and sink_lag == [0.0] * len(sink_lag):
             break

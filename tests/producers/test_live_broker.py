@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from api.services import ApiServices
-from infra.broker import BundledBroker
+from infra.broker import BundledBroker, free_port
 from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.runner import LiveSpec, run_live
 from producers.sources.camera import parse_camera
@@ -31,6 +31,7 @@ from tests.kafka_reading import earliest_consumer
 from tests.producers.broker_helpers import frame_reader, prepared
 from tests.producers.mjpeg_server import COLORS, MjpegCamera, color_of
 from tests.producers.rtsp_server import RtspCamera
+from tests.prometheus_samples import scrape
 from visiontrack import repository
 from visiontrack.analytics_store import AnalyticsStore
 from visiontrack.db import session_scope
@@ -225,6 +226,7 @@ def test_a_stalled_broker_makes_a_live_stream_drop_its_oldest_frames_not_fall_be
             kafka_bootstrap_servers=own_broker.bootstrap_servers,
             live_queue_frames=2,
             live_max_in_flight=2,
+            live_metrics_port=free_port("127.0.0.1"),
             **LIVE_SETTINGS,
         )
         sessions = prepared(settings, own_broker.bootstrap_servers, settings.data_dir)
@@ -247,6 +249,7 @@ def test_a_stalled_broker_makes_a_live_stream_drop_its_oldest_frames_not_fall_be
                 reader.read_until(
                     lambda fs: sum(f.captured_at > resumed_at for f in fs) >= 15, timeout=90
                 )
+                scraped = scrape(settings.live_metrics_port)
             assert running.code == 0
             frames = reader.read_quiet(2.0)
 
@@ -266,6 +269,12 @@ def test_a_stalled_broker_makes_a_live_stream_drop_its_oldest_frames_not_fall_be
         # the camera sent ~90 frames during the stall; all but a handful were dropped
         assert stream.frames_dropped >= 0.5 * stall_s * camera.fps, stream.frames_dropped
         assert stream.config["max_in_flight"] == 2
+    # Prometheus saw the drops while the stream ran.
+    door = "stream_id", "door"
+    dropped = scraped[("visiontrack_live_frames_total", (("outcome", "dropped"), door))]
+    assert dropped >= 0.5 * stall_s * camera.fps
+    assert scraped[("visiontrack_live_frames_total", (("outcome", "published"), door))] >= 30
+    assert scraped[("visiontrack_live_state", (("state", "live"), door))] == 1
 
 
 def _read_chunks(consumer: Consumer, until: Callable[[list[VideoChunk]], bool]) -> list[VideoChunk]:
