@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from processors.consumer_lag import PartitionOffsets
 
@@ -131,7 +131,3 @@ class WorkerMetrics:
             per_frame = total / frames
             for _ in range(frames):
                 self.stage_seconds.labels(stage).observe(per_frame)
-
-    def serve(self, host: str, port: int) -> None:
-        """Serve ``/metrics`` on ``host:port`` from a daemon thread."""
-        start_http_server(port, addr=host, registry=self.registry)

@@ -28,6 +28,7 @@ from processors.threads import single_threaded_blas
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
 from visiontrack.db import create_db_engine, session_factory
+from visiontrack.metrics_server import serve_metrics
 from visiontrack.settings import Settings
 
 __all__ = ["build_processor", "run_worker"]
@@ -91,20 +92,6 @@ def build_processor(
     )
 
 
-def _serve_metrics(metrics: WorkerMetrics, settings: Settings) -> None:
-    """Serve /metrics unless the port is 0; a port in use is logged, not fatal: detection
-    matters more than its figures."""
-    port = settings.worker_metrics_port
-    if not port:
-        return
-    try:
-        metrics.serve(settings.worker_metrics_host, port)
-    except OSError as exc:
-        log.error("metrics not served on %s:%d: %s", settings.worker_metrics_host, port, exc)
-        return
-    log.info("metrics on http://%s:%d/metrics", settings.worker_metrics_host, port)
-
-
 def _freeze_loaded_objects() -> None:
     """Keep what is loaded by now (libraries, models: a third of a million objects) out of
     the cyclic garbage collector's full collections, which otherwise walk all of it while
@@ -127,7 +114,7 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
     # first uses it, and a second pool (one per thread that ran torch) cost the frame loop
     # up to a quarter of its speed on 2 cores.
     processor = executor.submit(build_processor, settings, metrics.observe_batch).result()
-    _serve_metrics(metrics, settings)
+    serve_metrics(metrics.registry, settings.worker_metrics_host, settings.worker_metrics_port)
     engine = create_db_engine(settings.sqlalchemy_url)
     rules = RulesSource(session_factory(engine))
     rules.reload()  # then on the app's timer

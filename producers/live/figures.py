@@ -6,7 +6,14 @@ import threading
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-__all__ = ["DropReport", "LiveCounters", "LiveFigures", "RateMeter", "StreamState"]
+__all__ = [
+    "DropReport",
+    "LiveCounters",
+    "LiveFigures",
+    "RateMeter",
+    "StreamState",
+    "StreamStatus",
+]
 
 
 class StreamState(StrEnum):
@@ -30,6 +37,15 @@ class LiveFigures:
     reconnects: int = 0
     last_error: str | None = None
     last_frame_at: float | None = None  # wall-clock capture time of the last published frame
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """One stream's figures with its current publishing rate (frames per second)."""
+
+    stream_id: str
+    figures: LiveFigures
+    fps: float | None
 
 
 class LiveCounters:

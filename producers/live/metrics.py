@@ -11,38 +11,22 @@ producer stores in the database every ``VISIONTRACK_LIVE_STATUS_INTERVAL_S``, re
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
 
-from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from producers.live.figures import LiveFigures, StreamState
+from producers.live.figures import StreamState, StreamStatus
 
-__all__ = ["LiveFiguresCollector", "MetricsServer", "serve_live_metrics"]
-
-log = logging.getLogger(__name__)
+__all__ = ["LiveFiguresCollector"]
 
 OUTCOMES = ("captured", "throttled", "dropped", "published", "failed")
-
-
-class StreamFigures(Protocol):
-    """One stream's figures as the producer reports them."""
-
-    @property
-    def stream_id(self) -> str: ...
-    @property
-    def figures(self) -> LiveFigures: ...
-    @property
-    def fps(self) -> float | None: ...
 
 
 class LiveFiguresCollector(Collector):
     """Turns the streams' current figures, from ``statuses``, into metric families."""
 
-    def __init__(self, statuses: Callable[[], Sequence[StreamFigures]]) -> None:
+    def __init__(self, statuses: Callable[[], Sequence[StreamStatus]]) -> None:
         self._statuses = statuses
 
     def collect(self) -> Iterator[Metric]:
@@ -79,26 +63,3 @@ class LiveFiguresCollector(Collector):
             if f.last_frame_at is not None:
                 last_frame.add_metric([sid], f.last_frame_at)
         yield from (frames, reconnects, fps, state, last_frame)
-
-
-class MetricsServer(Protocol):
-    def shutdown(self) -> None: ...
-    def server_close(self) -> None: ...
-
-
-def serve_live_metrics(
-    statuses: Callable[[], Sequence[StreamFigures]], host: str, port: int
-) -> MetricsServer | None:
-    """Serve ``/metrics`` for ``statuses`` on ``host:port`` from a daemon thread; None if
-    the port is 0 or taken (logged: publishing matters more than its figures)."""
-    if not port:
-        return None
-    registry = CollectorRegistry()
-    registry.register(LiveFiguresCollector(statuses))
-    try:
-        server, _ = start_http_server(port, addr=host, registry=registry)
-    except OSError as exc:
-        log.error("metrics not served on %s:%d: %s", host, port, exc)
-        return None
-    log.info("metrics on http://%s:%d/metrics", host, port)
-    return server

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from producers.chunks import ChunkPlan
-from producers.live.figures import LiveFigures, RateMeter, StreamState
-from producers.live.metrics import serve_live_metrics
+from producers.live.figures import RateMeter, StreamState, StreamStatus
+from producers.live.metrics import LiveFiguresCollector
 from producers.live.numbers import FrameNumbers
 from producers.live.stream import LiveOptions, LiveStream
 from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
@@ -33,9 +34,10 @@ from producers.sources.live import LiveSource
 from visiontrack import repository
 from visiontrack.backoff import BackoffPolicy
 from visiontrack.db import session_scope
+from visiontrack.metrics_server import serve_metrics
 from visiontrack.settings import Settings
 
-__all__ = ["LiveProducer", "LiveSpec", "StreamStatus", "live_options", "run_live"]
+__all__ = ["LiveProducer", "LiveSpec", "live_options", "run_live"]
 
 log = logging.getLogger(__name__)
 
@@ -51,15 +53,6 @@ class LiveSpec:
     stream_id: str
     source: LiveSource
     kind: str = "camera"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStatus:
-    """One stream's figures with its current publishing rate (frames per second)."""
-
-    stream_id: str
-    figures: LiveFigures
-    fps: float | None
 
 
 class LiveProducer:
@@ -314,9 +307,9 @@ def run_live(
         live_options(settings, target_fps=target_fps, chunks=chunks),
         status_interval_s=settings.live_status_interval_s,
     )
-    server = serve_live_metrics(
-        producer.statuses, settings.live_metrics_host, settings.live_metrics_port
-    )
+    registry = CollectorRegistry()
+    registry.register(LiveFiguresCollector(producer.statuses))
+    server = serve_metrics(registry, settings.live_metrics_host, settings.live_metrics_port)
     try:
         return producer.run(stop, on_tick)
     finally:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from producers.live.figures import LiveFigures, StreamState
+from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from producers.live.metrics import LiveFiguresCollector
-from producers.live.runner import StreamStatus
 from tests.prometheus_samples import parse_samples
 
 

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from infra.broker import BundledBroker
-from producers.live.figures import LiveFigures, StreamState
-from producers.live.runner import StreamStatus
+from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from schemas.video_chunks import VideoChunk
 from tests.integration.harness import read_topic
 from tests.producers.broker_helpers import frame_reader, prepared

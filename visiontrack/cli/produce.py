@@ -22,7 +22,7 @@ from visiontrack.settings import Settings
 
 if TYPE_CHECKING:
     from producers.jobs import JobResult
-    from producers.live.runner import StreamStatus
+    from producers.live.figures import StreamStatus
 
 EXIT_STOPPED = 130
 
