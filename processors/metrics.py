@@ -22,6 +22,7 @@ __all__ = [
     "ConsumerLagGauge",
     "WorkerMetrics",
     "dead_letters_counter",
+    "observe_stage",
     "stage_seconds_histogram",
 ]
 
@@ -40,6 +41,13 @@ def stage_seconds_histogram(registry: CollectorRegistry) -> Histogram:
         buckets=_SECONDS_BUCKETS,
         registry=registry,
     )
+
+
+def observe_stage(histogram: Histogram, stage: str, seconds: float, frames: int) -> None:
+    """``seconds`` a stage took for a batch of ``frames``, observed once per frame."""
+    child, per_frame = histogram.labels(stage), seconds / frames
+    for _ in range(frames):
+        child.observe(per_frame)
 
 
 def dead_letters_counter(registry: CollectorRegistry) -> Counter:
@@ -128,6 +136,4 @@ class WorkerMetrics:
             return
         self.batch_frames.observe(frames)
         for stage, total in seconds.items():
-            per_frame = total / frames
-            for _ in range(frames):
-                self.stage_seconds.labels(stage).observe(per_frame)
+            observe_stage(self.stage_seconds, stage, total, frames)

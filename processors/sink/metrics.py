@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from processors.metrics import ConsumerLagGauge, dead_letters_counter, stage_seconds_histogram
+from processors.metrics import (
+    ConsumerLagGauge,
+    dead_letters_counter,
+    observe_stage,
+    stage_seconds_histogram,
+)
 from schemas.tracks import FrameTracks
 
 __all__ = ["SinkMetrics"]
@@ -57,9 +62,6 @@ class SinkMetrics:
         if not frames:
             return
         self.insert_frames.observe(len(frames))
-        per_frame = seconds / len(frames)
-        stage = self.stage_seconds.labels("sink")
-        for _ in frames:
-            stage.observe(per_frame)
+        observe_stage(self.stage_seconds, "sink", seconds, len(frames))
         for stream_id, count in Tally(f.stream_id for f in frames).items():
             self.frames_stored.labels(stream_id).inc(count)
