@@ -46,22 +46,36 @@ def _until(done: Callable[[], bool], timeout: float = 60.0) -> bool:
     return done()
 
 
-def test_a_failing_clickhouse_is_retried_and_no_frame_is_lost(
+@pytest.fixture
+def sink_settings(
     broker: BundledBroker,
     make_settings: Callable[..., Settings],
+    chdb_dsn: str,
+    clickhouse_database: str,
+) -> Callable[..., Settings]:
+    """Settings of a sink on the session broker and the test's ClickHouse database."""
+
+    def build(**overrides: object) -> Settings:
+        return make_settings(
+            kafka_bootstrap_servers=broker.bootstrap_servers,
+            clickhouse_dsn=chdb_dsn,
+            clickhouse_database=clickhouse_database,
+            **overrides,
+        )
+
+    return build
+
+
+def test_a_failing_clickhouse_is_retried_and_no_frame_is_lost(
+    broker: BundledBroker,
+    sink_settings: Callable[..., Settings],
     chdb_dsn: str,
     clickhouse_database: str,
     analytics_store: AnalyticsStore,
     caplog: pytest.LogCaptureFixture,
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        clickhouse_dsn=chdb_dsn,
-        clickhouse_database=clickhouse_database,
-        sink_retry_initial_s=0.2,
-        sink_retry_max_s=0.5,
-    )
+    settings = sink_settings(sink_retry_initial_s=0.2, sink_retry_max_s=0.5)
     sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
     # ClickHouse "fails": the table the sink writes to is gone.
     connect_analytics(chdb_dsn).command(f"DROP TABLE {clickhouse_database}.frame_tracks")
@@ -92,16 +106,10 @@ def test_a_failing_clickhouse_is_retried_and_no_frame_is_lost(
 
 def test_an_unreadable_record_is_dead_lettered_and_the_rest_stored(
     broker: BundledBroker,
-    make_settings: Callable[..., Settings],
-    chdb_dsn: str,
-    clickhouse_database: str,
+    sink_settings: Callable[..., Settings],
     analytics_store: AnalyticsStore,
 ) -> None:
-    settings = make_settings(
-        kafka_bootstrap_servers=broker.bootstrap_servers,
-        clickhouse_dsn=chdb_dsn,
-        clickhouse_database=clickhouse_database,
-    )
+    settings = sink_settings()
     sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
     producer = Producer({"bootstrap.servers": broker.bootstrap_servers})
     producer.produce(settings.topics.tracks, key=b"cam", value=_tracks(0).to_bytes())
