@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from processors.detection.detector import (
     UNTRAINED_DEFAULTS,
@@ -102,6 +102,16 @@ def _freeze_loaded_objects() -> None:
     gc.freeze()
 
 
+def _log_warm_up(done: Future[float]) -> None:
+    if done.cancelled():  # stopped before it ran
+        return
+    error = done.exception()
+    if error is not None:
+        log.error("model warm-up failed: %s", error, exc_info=error)
+    else:
+        log.info("models warmed up in %.1f s", done.result())
+
+
 def run_worker(settings: Settings, bootstrap: str) -> int:
     """Run the Faust worker until SIGTERM/SIGINT; returns the exit code."""
     import faust
@@ -120,6 +130,8 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
     rules.reload()  # then on the app's timer
     app = create_app(settings, bootstrap, processor, executor, rules=rules, metrics=metrics)
     _freeze_loaded_objects()
+    # While the worker joins its group (5 s on the bundled broker), not on its first batch.
+    executor.submit(processor.warm_up).add_done_callback(_log_warm_up)
     log.info("worker starting", extra={"bootstrap": bootstrap})
     worker = faust.Worker(app, loglevel=settings.log_level, override_logging=False, quiet=True)
     try:

@@ -177,6 +177,19 @@ class FrameProcessor:
             )
         return report
 
+    def warm_up(self, height: int = 480, width: int = 640) -> float:
+        """Run the detector on a batch of blank frames and the embedder on a crop of one,
+        so that a stream's first frames wait for no model setup: Ultralytics sets up its
+        predictor on its first call (2.4-4.7 s on these 2 cores against 0.2-0.3 s a batch
+        of 8 after, whatever the frame size). No tracker is touched and no batch reported.
+        Returns the seconds it took."""
+        started = time.perf_counter()
+        blank = np.zeros((height, width, 3), dtype=np.uint8)
+        self._detector.detect([blank] * self.batch_size)
+        box = np.array([[0.0, 0.0, width / 4, height / 2]], dtype=np.float32)
+        self._embedder.embed(crop_boxes(blank, box))
+        return time.perf_counter() - started
+
     def process(self, frame: FrameMessage) -> FrameTracks:
         """Track a ``frames`` message; :class:`FrameDecodeError` if its JPEG is bad."""
         return self.process_batch([FrameInput.from_message(frame)])[0]

@@ -114,3 +114,32 @@ def test_a_batch_of_mixed_sizes_detects_each_frame_as_it_would_alone(tmp_path: P
         )[0]
         assert _scores(result).shape == _scores(alone).shape
         assert np.abs(_scores(result) - _scores(alone)).max(initial=0.0) < 1e-4
+
+
+def _in_batches_of_4(processor: FrameProcessor, frames: list[FrameMessage]) -> list[FrameTracks]:
+    results = [
+        r for i in range(0, len(frames), 4) for r in processor.process_messages(frames[i : i + 4])
+    ]
+    assert all(isinstance(r, FrameTracks) for r in results)
+    return [r for r in results if isinstance(r, FrameTracks)]
+
+
+def test_a_warmed_up_processor_tracks_like_a_cold_one_and_reports_only_real_batches(
+    tmp_path: Path,
+) -> None:
+    frames = _interleaved()  # 480x360: not the warm-up's frame size
+    expected = _in_batches_of_4(_processor(tmp_path / "cold", 4), frames)
+    reported: list[int] = []
+    warm = build_processor(
+        Settings(data_dir=tmp_path / "warm", batch_max_frames=4),
+        lambda count, stages: reported.append(count),
+    )
+
+    assert warm.warm_up() > 0
+    assert reported == []  # no batch reported
+    results = _in_batches_of_4(warm, frames)
+
+    assert reported == [4] * (len(frames) // 4)
+    assert [_summary(r) for r in results] == [_summary(r) for r in expected]
+    for got, want in zip(results, expected, strict=True):
+        assert np.abs(_scores(got) - _scores(want)).max(initial=0.0) < 1e-5
