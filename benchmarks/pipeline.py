@@ -191,7 +191,7 @@ def time_direct(settings: Settings, video: Path, frames: Sequence[Image]) -> lis
     beforehand, for context (no decode at all)."""
     processor = build_processor(settings)
     batch = settings.batch_max_frames
-    # torch's JIT settles over a network's first few calls
+    # The first calls set up Ultralytics' predictor and the runtimes' thread pools.
     for start in range(0, min(len(frames), 2 * batch), batch):
         warm_up = frames[start : start + batch]
         processor.process_batch(
