@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import faust
+from faust.types import TP
 
 from processors.analytics.runner import AnalyticsRunner
 from processors.faust_app import RewindingConsumer, WorkerApp
@@ -31,7 +32,7 @@ from schemas.tracks import FrameTracks
 from schemas.video_chunks import VideoChunk
 from visiontrack.settings import Settings, TopicNames
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "held_input_partitions"]
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,32 @@ def create_app(
     if rules is not None:
         _add_analytics(app, settings, topics, intake, rules=rules)
     _add_consumer_metrics(app, settings, intake.metrics)
+    _add_assignment_log(app, settings)
     return app
+
+
+def held_input_partitions(assigned: Iterable[TP], names: TopicNames) -> dict[str, list[int]]:
+    """The worker's input partitions in ``assigned`` (topic partitions), by topic role:
+    ``{"frames": [0, 2], "video_chunks": [0, 2], "tracks": [0, 2]}``; a role without any
+    is left out, and so are the tables' changelogs and Faust's own topics."""
+    roles = {names.frames: "frames", names.video_chunks: "video_chunks", names.tracks: "tracks"}
+    held: dict[str, list[int]] = {}
+    for tp in assigned:
+        if (role := roles.get(tp.topic)) is not None:
+            held.setdefault(role, []).append(tp.partition)
+    return {role: sorted(held[role]) for role in roles.values() if role in held}
+
+
+def _add_assignment_log(app: faust.App, settings: Settings) -> None:
+    """One line for each assignment the worker gets (at start and after every rebalance):
+    which partitions, and so which streams, it now holds."""
+
+    async def log_assignment(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        (assigned,) = args  # the signal is sent with the set of topic partitions
+        held = held_input_partitions(assigned, settings.topics)
+        log.info("partitions assigned", extra={"worker_id": settings.worker_id, **held})
+
+    app.on_partitions_assigned.connect(log_assignment)
 
 
 def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:

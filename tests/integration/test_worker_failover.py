@@ -34,6 +34,7 @@ FRAMES = 300
 FPS = 6.0  # per stream: the two together about what one worker keeps up with
 PARTITIONS = 2
 RESTORED = re.compile(r"tracker restored .* stream_id=(\S+)")
+ASSIGNED_FRAMES = re.compile(r"partitions assigned .*frames=\[([\d, ]*)\]")
 
 
 @pytest.fixture
@@ -62,6 +63,12 @@ def _wait(pipeline: Pipeline, what: str, ready: Callable[[], bool], timeout: flo
 def _restored(pipeline: Pipeline, worker: str) -> list[str]:
     """The streams whose trackers ``worker`` restored, in order."""
     return RESTORED.findall(pipeline.local.worker_log(worker).read_text(errors="replace"))
+
+
+def _assigned_frames(pipeline: Pipeline, worker: str) -> list[list[int]]:
+    """The frames partitions of each assignment ``worker`` logged, in order."""
+    log = pipeline.local.worker_log(worker).read_text(errors="replace")
+    return [[int(p) for p in m.split(",")] for m in ASSIGNED_FRAMES.findall(log)]
 
 
 def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
@@ -130,6 +137,12 @@ def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
         for m in read_topic(pipeline.bootstrap, pipeline.settings.topics.frames)
     }
     assert len(set(partitions.values())) == PARTITIONS, partitions
+    # Each worker logged what it held: the first both partitions, then the other one while
+    # worker-2 had the moved stream's, then both again; worker-2 the moved stream's.
+    first, second = _assigned_frames(pipeline, "worker"), _assigned_frames(pipeline, "worker-2")
+    assert first[0] == first[-1] == [0, 1], first
+    assert [1 - partitions[moved]] in first, first
+    assert [partitions[moved]] in second, second
     store = pipeline.local.services.store
     for stream_id in jobs:
         assert store.frame_count(stream_id) == FRAMES, stream_id
