@@ -185,18 +185,13 @@ def write_scene_video(path: Path, frames: int, seed: int = 11) -> list[Image]:
 
 
 def time_direct(settings: Settings, video: Path, frames: Sequence[Image]) -> list[Throughput]:
-    """The worker's processor in a loop (after two warm-up batches), twice: on the video's
+    """The worker's processor in a loop (warmed up first), twice: on the video's
     frames as the producers' reader decodes them in the loop (as a program that detects and
     tracks a video calls them, and as ``model.track`` reads it), and on ``frames`` decoded
     beforehand, for context (no decode at all)."""
     processor = build_processor(settings)
+    processor.warm_up()  # as the worker does before its first batch
     batch = settings.batch_max_frames
-    # The first calls set up Ultralytics' predictor and the runtimes' thread pools.
-    for start in range(0, min(len(frames), 2 * batch), batch):
-        warm_up = frames[start : start + batch]
-        processor.process_batch(
-            [FrameInput(f, "warm-up", start + i, 0.0) for i, f in enumerate(warm_up)]
-        )
     runs = []
     for what, stream_id, images in (
         ("direct", "direct", (f.image for f in read_video(video))),
@@ -389,8 +384,11 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     ]
     live = run_live(torch, images[:latency_frames], scratch / "live")
 
+    def row(what: str, backend: str) -> Throughput:
+        return next(t for t in throughput if (t.what, t.backend) == (what, backend))
+
     def fps(what: str, backend: str) -> float:
-        return next(t.fps for t in throughput if (t.what, t.backend) == (what, backend))
+        return row(what, backend).fps
 
     one = {p.backend: p.fps for p in pipelines}
     ratios = {
@@ -413,9 +411,8 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
         ratios[f"pipeline_vs_direct_in_memory_{label}"] = p.fps / fps(
             "direct, frames in memory", p.backend
         )
-        direct = next(t for t in throughput if (t.what, t.backend) == ("direct", p.backend))
         ratios[f"pipeline_vs_direct_cpu_per_frame_{label}"] = (
-            p.cpu_ms_per_frame / direct.cpu_ms_per_frame
+            p.cpu_ms_per_frame / row("direct", p.backend).cpu_ms_per_frame
         )
     return Report(
         len(images),

@@ -163,11 +163,16 @@ def create_app(
     return app
 
 
+def _input_topics(names: TopicNames) -> dict[str, str]:
+    """The topics the worker's agents read, each with its role."""
+    return {names.frames: "frames", names.video_chunks: "video_chunks", names.tracks: "tracks"}
+
+
 def held_input_partitions(assigned: Iterable[TP], names: TopicNames) -> dict[str, list[int]]:
     """The worker's input partitions in ``assigned`` (topic partitions), by topic role:
     ``{"frames": [0, 2], "video_chunks": [0, 2], "tracks": [0, 2]}``; a role without any
     is left out, and so are the tables' changelogs and Faust's own topics."""
-    roles = {names.frames: "frames", names.video_chunks: "video_chunks", names.tracks: "tracks"}
+    roles = _input_topics(names)
     held: dict[str, list[int]] = {}
     for tp in assigned:
         if (role := roles.get(tp.topic)) is not None:
@@ -190,8 +195,7 @@ def _add_assignment_log(app: faust.App, settings: Settings) -> None:
 def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMetrics) -> None:
     """The consumer lag of the input partitions this worker holds and the records its
     consumer dropped and read again, on a timer."""
-    names = settings.topics
-    inputs = {names.frames, names.video_chunks, names.tracks}
+    inputs = set(_input_topics(settings.topics))
 
     @app.timer(interval=settings.worker_lag_interval_s)  # type: ignore[untyped-decorator]
     async def report_consumer_metrics() -> None:

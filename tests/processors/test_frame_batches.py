@@ -50,23 +50,25 @@ def _scores(result: FrameTracks) -> np.ndarray:
     return np.array([d.confidence for d in result.detections])
 
 
+def _in_batches_of_4(processor: FrameProcessor, frames: list[FrameMessage]) -> list[FrameTracks]:
+    results = [
+        r for i in range(0, len(frames), 4) for r in processor.process_messages(frames[i : i + 4])
+    ]
+    assert all(isinstance(r, FrameTracks) for r in results)
+    return [r for r in results if isinstance(r, FrameTracks)]
+
+
 def test_batches_across_streams_track_like_single_frames(tmp_path: Path) -> None:
     frames = _interleaved()
     single = _processor(tmp_path / "one", 1)
     one_by_one = [single.process(f) for f in frames]
 
-    batched = _processor(tmp_path / "four", 4)
-    results = [
-        r for i in range(0, len(frames), 4) for r in batched.process_messages(frames[i : i + 4])
-    ]
+    results = _in_batches_of_4(_processor(tmp_path / "four", 4), frames)  # all FrameTracks
 
-    assert all(isinstance(r, FrameTracks) for r in results)
-    got = [_summary(r) for r in results if isinstance(r, FrameTracks)]
-    assert got == [_summary(r) for r in one_by_one]
+    assert [_summary(r) for r in results] == [_summary(r) for r in one_by_one]
     # Detections too, to float noise of the batch size: a batch of mixed image sizes padded
     # to one square would shift scores by ~0.01, making a stream depend on its neighbours.
     for batch_result, single_result in zip(results, one_by_one, strict=True):
-        assert isinstance(batch_result, FrameTracks)
         got_scores, want = _scores(batch_result), _scores(single_result)
         assert got_scores.shape == want.shape
         assert np.abs(got_scores - want).max(initial=0.0) < 2e-3
@@ -114,14 +116,6 @@ def test_a_batch_of_mixed_sizes_detects_each_frame_as_it_would_alone(tmp_path: P
         )[0]
         assert _scores(result).shape == _scores(alone).shape
         assert np.abs(_scores(result) - _scores(alone)).max(initial=0.0) < 1e-4
-
-
-def _in_batches_of_4(processor: FrameProcessor, frames: list[FrameMessage]) -> list[FrameTracks]:
-    results = [
-        r for i in range(0, len(frames), 4) for r in processor.process_messages(frames[i : i + 4])
-    ]
-    assert all(isinstance(r, FrameTracks) for r in results)
-    return [r for r in results if isinstance(r, FrameTracks)]
 
 
 def test_a_warmed_up_processor_tracks_like_a_cold_one_and_reports_only_real_batches(
