@@ -206,11 +206,14 @@ def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMet
             metrics.records_dropped.labels(topic).inc(count)
 
 
+Fresh = list[tuple[Any, FrameMessage]]  # frames to track, each with its event
+
+
 async def _fresh_frames(
     events: Sequence[Any], intake: _Intake, applied: faust.types.TableT[str, int]
-) -> tuple[list[tuple[Any, FrameMessage]], dict[str, int]]:
-    """The events of a batch holding frames not applied yet, and each stream's newest."""
-    fresh: list[tuple[Any, FrameMessage]] = []
+) -> tuple[Fresh, dict[str, int]]:
+    """The events of a take holding frames not applied yet, and each stream's newest."""
+    fresh: Fresh = []
     newest: dict[str, int] = {}
     for event in events:
         if (frame := await intake.read(event, FrameMessage)) is None:
@@ -331,27 +334,32 @@ def _add_tracking(
 
     @app.agent(topics.frames, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
-        loop = asyncio.get_running_loop()
         # take_events is on faust.Stream, the class of every agent stream, not on StreamT.
         assert isinstance(stream, faust.Stream)
-        batches = stream.take_events(settings.batch_max_frames, settings.batch_max_wait_s)
-        async for events in batches:
+        take = settings.batch_max_frames * settings.batches_per_take
+        # A take's events are acknowledged when the next take is asked for: after its
+        # tracks are delivered and its streams' state recorded, below.
+        async for events in stream.take_events(take, settings.batch_max_wait_s):
             fresh, newest = await _fresh_frames(events, intake, tables.applied)
             if not fresh:
                 continue
             await tables.sync(newest, processor, executor)
-            frames = [frame for _, frame in fresh]
-            results = await loop.run_in_executor(executor, processor.process_messages, frames)
             latest: dict[str, tuple[Any, int]] = {}
             sent: list[Awaitable[Any]] = []
-            for (event, frame), result in zip(fresh, results, strict=True):
-                latest[frame.stream_id] = (event, newest[frame.stream_id])
-                if isinstance(result, FrameDecodeError):
-                    await intake.reject(event, "decode-frame", str(result), frame.stream_id)
-                    continue
-                key = frame.stream_id.encode()
-                sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
-                intake.metrics.frames_out.labels(frame.stream_id).inc()
+            submitted = _submit_batches(fresh, settings.batch_max_frames, processor, executor)
+            try:
+                for batch, tracked in submitted:
+                    for (event, frame), result in zip(batch, await tracked, strict=True):
+                        latest[frame.stream_id] = (event, newest[frame.stream_id])
+                        if isinstance(result, FrameDecodeError):
+                            await intake.reject(event, "decode-frame", str(result), frame.stream_id)
+                            continue
+                        key = frame.stream_id.encode()
+                        sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
+                        intake.metrics.frames_out.labels(frame.stream_id).inc()
+            finally:
+                for _, tracked in submitted:  # after a failed batch: those not started
+                    tracked.cancel()
             await tables.record_after_delivery(sent, latest, processor, executor)
 
     @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
@@ -377,6 +385,23 @@ def _add_tracking(
             intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
+
+
+def _submit_batches(
+    fresh: Fresh, size: int, processor: FrameProcessor, executor: Executor
+) -> list[tuple[Fresh, asyncio.Future[list[FrameTracks | FrameDecodeError]]]]:
+    """Hand ``fresh`` to ``executor`` in batches of at most ``size`` frames, all at once,
+    each with its future result.
+
+    The executor's one thread runs them back to back, in order (a stream's frames reach
+    its tracker in order), so the models go on with the next batch while the event loop
+    sends the tracks of the one before instead of waiting for that.
+    """
+    loop = asyncio.get_running_loop()
+    return [
+        (batch, loop.run_in_executor(executor, processor.process_messages, [f for _, f in batch]))
+        for batch in (fresh[i : i + size] for i in range(0, len(fresh), size))
+    ]
 
 
 def _key_text(key: bytes | None) -> str:

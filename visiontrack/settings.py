@@ -123,6 +123,11 @@ class Settings(BaseSettings):
     # waiting at most this long for a batch to fill (the latency a quiet stream pays).
     batch_max_frames: int = Field(default=8, ge=1, le=256)
     batch_max_wait_s: float = Field(default=0.02, gt=0, le=5)
+    # Detector batches the frames agent takes from its stream at once. They run back to
+    # back on the models thread while the event loop sends each one's tracks; the tracker
+    # state is recorded and the frames acknowledged once per take, after all its tracks are
+    # delivered. 1: a batch at a time, the models waiting for each batch's delivery.
+    batches_per_take: int = Field(default=4, ge=1, le=64)
     # How often the worker reloads each stream's line and zone rules from the database.
     analytics_rules_refresh_s: float = Field(default=5.0, gt=0)
     # How long a consumer's fetch waits at the broker for records to arrive (worker and

@@ -99,3 +99,10 @@ def test_lag_rises_with_a_backlog_and_the_sink_reports_its_stage(pipeline: Pipel
     stages = worker_metrics()
     for stage in ("decode", "detect", "embed", "track"):
         assert stages[("visiontrack_stage_seconds_count", (("stage", stage),))] == 500
+    # The backlog is taken several detector batches at a time (batches_per_take), yet the
+    # detector never gets more than batch_max_frames at once, and gets full batches.
+    assert settings.batch_max_frames == 8 and settings.batches_per_take > 1
+    batches = stages[("visiontrack_batch_frames_count", ())]
+    assert stages[("visiontrack_batch_frames_bucket", (("le", "8.0"),))] == batches
+    assert stages[("visiontrack_batch_frames_bucket", (("le", "4.0"),))] < batches
+    assert stages[("visiontrack_batch_frames_sum", ())] == 500
