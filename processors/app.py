@@ -1,19 +1,19 @@
 """The Faust application of the worker: topics, tables and agents.
 
-Agents: frames (in batches across streams) and video chunks into tracks, sharing the
-applied-frames, tracker-snapshots and tracker-journal tables; tracks of streams with rules
-into analytics events, with the analytics-state table. Every stream topic is keyed by
-stream id and shares one partition count, so a stream's frames, its table entries and its
-tracker live on one worker.
+Agents: frames (in takes of several batches across streams) and video chunks into tracks,
+sharing the applied-frames, tracker-snapshots and tracker-journal tables; for streams with
+rules, each frame's tracks into analytics events right after tracking, with the
+analytics-state table. Every stream topic is keyed by stream id and shares one partition
+count, so a stream's frames, its table entries and its tracker live on one worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import faust
@@ -27,6 +27,7 @@ from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
 from processors.pipeline.rules_source import RulesSource
 from processors.tracking.durable import StateWrite, StoredTracker
 from schemas.codec import MessageDecodeError
+from schemas.events import FrameEvents
 from schemas.frames import FrameMessage
 from schemas.tracks import FrameTracks
 from schemas.video_chunks import VideoChunk
@@ -36,7 +37,7 @@ __all__ = ["create_app", "held_input_partitions"]
 
 log = logging.getLogger(__name__)
 
-M = TypeVar("M", FrameMessage, VideoChunk, FrameTracks)
+M = TypeVar("M", FrameMessage, VideoChunk)
 
 
 def faust_broker_urls(bootstrap: str) -> list[str]:
@@ -155,9 +156,10 @@ def create_app(
     app = _faust_app(settings, bootstrap)
     topics = _Topics.of(app, settings.topics)
     intake = _Intake(topics.dead, metrics or WorkerMetrics(group=settings.worker_id))
-    _add_tracking(app, settings, topics, intake, processor=processor, executor=executor)
-    if rules is not None:
-        _add_analytics(app, settings, topics, intake, rules=rules)
+    analytics = None if rules is None else _Analytics(app, settings, rules)
+    _add_tracking(
+        app, settings, topics, intake, processor=processor, executor=executor, analytics=analytics
+    )
     _add_consumer_metrics(app, settings, intake.metrics)
     _add_assignment_log(app, settings)
     return app
@@ -165,12 +167,12 @@ def create_app(
 
 def _input_topics(names: TopicNames) -> dict[str, str]:
     """The topics the worker's agents read, each with its role."""
-    return {names.frames: "frames", names.video_chunks: "video_chunks", names.tracks: "tracks"}
+    return {names.frames: "frames", names.video_chunks: "video_chunks"}
 
 
 def held_input_partitions(assigned: Iterable[TP], names: TopicNames) -> dict[str, list[int]]:
     """The worker's input partitions in ``assigned`` (topic partitions), by topic role:
-    ``{"frames": [0, 2], "video_chunks": [0, 2], "tracks": [0, 2]}``; a role without any
+    ``{"frames": [0, 2], "video_chunks": [0, 2]}``; a role without any
     is left out, and so are the tables' changelogs and Faust's own topics."""
     roles = _input_topics(names)
     held: dict[str, list[int]] = {}
@@ -232,15 +234,60 @@ async def _fresh_frames(
     return fresh, newest
 
 
+class _Analytics:
+    """Line, zone and dwell events of the streams that have rules, from each frame's tracks
+    as the tracking agents make them: no second pass over the tracks topic.
+
+    Each stream's analytics state goes to the ``analytics-state`` table (msgpack snapshots)
+    together with its tracker's state, once per take, after the take's tracks and events
+    are delivered: a frame counts as applied for both at once, so a replayed frame is
+    skipped by both or applied again by both, and a stream continues where it was left on
+    whichever worker applies its next frame. Rules are reloaded from the database on a
+    timer; streams without rules cost a lookup a frame.
+    """
+
+    def __init__(self, app: faust.App, settings: Settings, rules: RulesSource) -> None:
+        self.state = app.Table("analytics-state", key_type=str, value_type=bytes)
+        self._runner = AnalyticsRunner(rules.rules_of, lost_after_frames=settings.tracker_max_age)
+
+        @app.timer(interval=settings.analytics_rules_refresh_s)  # type: ignore[untyped-decorator]
+        async def refresh_rules() -> None:
+            await asyncio.get_running_loop().run_in_executor(None, rules.reload)
+
+    def apply(self, tracks: FrameTracks, snapshots: dict[str, bytes]) -> FrameEvents | None:
+        """The events of a frame's tracks, None if none (or its stream has no rules); its
+        stream's new snapshot goes into ``snapshots``, the take's, from which it is read
+        back for the stream's next frame and stored when the take is recorded."""
+        stream_id = tracks.stream_id
+        if not self._runner.wants(stream_id):
+            return None
+        stored = snapshots.get(stream_id) or self.state.get(stream_id)
+        applied = self._runner.apply(tracks, stored)
+        if applied is None:
+            return None
+        snapshots[stream_id] = applied.snapshot
+        return applied.events
+
+
+@dataclass(slots=True)
+class _Take:
+    """What the tracking agents sent for a take of frames, and what to record after it."""
+
+    sent: list[Awaitable[Any]] = field(default_factory=list)  # tracks and events
+    latest: dict[str, tuple[Any, int]] = field(default_factory=dict)  # stream: event, frame
+    analytics: dict[str, bytes] = field(default_factory=dict)  # stream: analytics snapshot
+
+
 class _TrackerTables:
     """The tables of the tracking agents, all keyed by stream id (journal: by stream and slot).
 
     ``applied-frames`` holds each stream's last applied frame (replayed frames at or below it
     are skipped); ``tracker-snapshots`` and ``tracker-journal`` hold what brings its tracker
-    back on another worker (:mod:`processors.tracking.durable`).
+    back on another worker (:mod:`processors.tracking.durable`); ``analytics-state``, when
+    the worker runs analytics, its analytics (:class:`_Analytics`).
     """
 
-    def __init__(self, app: faust.App, settings: Settings) -> None:
+    def __init__(self, app: faust.App, settings: Settings, analytics: _Analytics | None) -> None:
         # A snapshot holds up to tracks x gallery budget x embedding size floats: its
         # changelog takes records as large as the stream topics do.
         large = {"max.message.bytes": str(settings.message_max_bytes)}
@@ -251,6 +298,7 @@ class _TrackerTables:
         self.journal = app.Table(
             "tracker-journal", key_type=str, value_type=bytes, extra_topic_configs=large
         )
+        self.analytics = None if analytics is None else analytics.state
         self._slots = settings.tracker_snapshot_every_frames
 
     async def sync(
@@ -268,30 +316,31 @@ class _TrackerTables:
                 await loop.run_in_executor(executor, processor.restore, stream_id, stored, applied)
 
     async def record_after_delivery(
-        self,
-        sent: Sequence[Awaitable[Any]],
-        latest: Mapping[str, tuple[Any, int]],
-        processor: FrameProcessor,
-        executor: Executor,
+        self, take: _Take, processor: FrameProcessor, executor: Executor
     ) -> None:
-        """Wait until the broker has the tracks ``sent`` while the trackers of ``latest``
-        (stream id: its latest event and last applied frame) are serialized, then record
-        each stream's state: one write per table and stream, after its tracks are delivered."""
-        through = {stream_id: frame_no for stream_id, (_, frame_no) in latest.items()}
+        """Wait until the broker has every record the take sent while the trackers of its
+        streams are serialized, then record each stream's state: one write per table and
+        stream, after its tracks and events are delivered."""
+        through = {stream_id: frame_no for stream_id, (_, frame_no) in take.latest.items()}
         checkpoints = asyncio.get_running_loop().run_in_executor(
             executor, processor.checkpoints, through
         )
-        _, writes = await asyncio.gather(delivered(sent), checkpoints)
-        for stream_id, (event, frame_no) in latest.items():
-            self.record(event, writes[stream_id], stream_id, frame_no)
+        _, writes = await asyncio.gather(delivered(take.sent), checkpoints)
+        for stream_id, (event, frame_no) in take.latest.items():
+            self.record(event, stream_id, writes[stream_id], take.analytics.get(stream_id))
+            _set_on_partition(self.applied, event.message.partition, stream_id, frame_no)
 
-    def record(self, event: Any, write: StateWrite, stream_id: str, through: int) -> None:
-        """Store a stream's tracker write, then its last applied frame, with changelog
-        records on the partition of ``event`` (the stream's latest)."""
+    def record(
+        self, event: Any, stream_id: str, write: StateWrite, analytics: bytes | None
+    ) -> None:
+        """Store a stream's tracker write and analytics snapshot (if any) with changelog
+        records on the partition of ``event`` (the stream's latest); its last applied frame
+        is stored after them."""
         table = self.snapshots if write.table == "snapshots" else self.journal
         partition = event.message.partition
         _set_on_partition(table, partition, write.key, write.value)
-        _set_on_partition(self.applied, partition, stream_id, through)
+        if analytics is not None and self.analytics is not None:
+            _set_on_partition(self.analytics, partition, stream_id, analytics)
 
 
 async def delivered(sends: Sequence[Awaitable[Any]]) -> None:
@@ -328,39 +377,48 @@ def _add_tracking(
     *,
     processor: FrameProcessor,
     executor: Executor,
+    analytics: _Analytics | None,
 ) -> None:
     """The frames and chunks agents, sharing the tracker tables."""
-    tables = _TrackerTables(app, settings)
+    tables = _TrackerTables(app, settings, analytics)
+
+    async def send(take: _Take, tracks: FrameTracks) -> None:
+        """Send a frame's tracks and, for a stream with rules, the events they give."""
+        key = tracks.stream_id.encode()
+        take.sent.append(await topics.tracks.send(key=key, value=tracks.to_bytes()))
+        intake.metrics.frames_out.labels(tracks.stream_id).inc()
+        if analytics is None or (events := analytics.apply(tracks, take.analytics)) is None:
+            return
+        take.sent.append(await topics.events.send(key=key, value=events.to_bytes()))
+        for one in events.events:
+            intake.metrics.events.labels(one.kind).inc()
 
     @app.agent(topics.frames, concurrency=1)  # writes a table: one at a time
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
         # take_events is on faust.Stream, the class of every agent stream, not on StreamT.
         assert isinstance(stream, faust.Stream)
-        take = settings.batch_max_frames * settings.batches_per_take
+        size = settings.batch_max_frames * settings.batches_per_take
         # A take's events are acknowledged when the next take is asked for: after its
         # tracks are delivered and its streams' state recorded, below.
-        async for events in stream.take_events(take, settings.batch_max_wait_s):
+        async for events in stream.take_events(size, settings.batch_max_wait_s):
             fresh, newest = await _fresh_frames(events, intake, tables.applied)
             if not fresh:
                 continue
             await tables.sync(newest, processor, executor)
-            latest: dict[str, tuple[Any, int]] = {}
-            sent: list[Awaitable[Any]] = []
+            take = _Take()
             submitted = _submit_batches(fresh, settings.batch_max_frames, processor, executor)
             try:
                 for batch, tracked in submitted:
                     for (event, frame), result in zip(batch, await tracked, strict=True):
-                        latest[frame.stream_id] = (event, newest[frame.stream_id])
+                        take.latest[frame.stream_id] = (event, newest[frame.stream_id])
                         if isinstance(result, FrameDecodeError):
                             await intake.reject(event, "decode-frame", str(result), frame.stream_id)
-                            continue
-                        key = frame.stream_id.encode()
-                        sent.append(await topics.tracks.send(key=key, value=result.to_bytes()))
-                        intake.metrics.frames_out.labels(frame.stream_id).inc()
+                        else:
+                            await send(take, result)
             finally:
                 for _, tracked in submitted:  # after a failed batch: those not started
                     tracked.cancel()
-            await tables.record_after_delivery(sent, latest, processor, executor)
+            await tables.record_after_delivery(take, processor, executor)
 
     @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
@@ -378,11 +436,12 @@ def _add_tracking(
                 continue
             await tables.sync([chunk.stream_id], processor, executor)
             result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
-            key = chunk.stream_id.encode()
-            sent = [await topics.tracks.send(key=key, value=t.to_bytes()) for t in result.frames]
-            latest = {chunk.stream_id: (event, result.frames[-1].frame_no)} if sent else {}
-            await tables.record_after_delivery(sent, latest, processor, executor)
-            intake.metrics.frames_out.labels(chunk.stream_id).inc(len(result.frames))
+            take = _Take()
+            for tracks in result.frames:
+                await send(take, tracks)
+            if result.frames:
+                take.latest[chunk.stream_id] = (event, result.frames[-1].frame_no)
+            await tables.record_after_delivery(take, processor, executor)
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
 
@@ -402,44 +461,3 @@ def _submit_batches(
         (batch, loop.run_in_executor(executor, processor.process_messages, [f for _, f in batch]))
         for batch in (fresh[i : i + size] for i in range(0, len(fresh), size))
     ]
-
-
-def _key_text(key: bytes | None) -> str:
-    return key.decode("utf-8", errors="replace") if key else ""
-
-
-def _add_analytics(
-    app: faust.App, settings: Settings, topics: _Topics, intake: _Intake, *, rules: RulesSource
-) -> None:
-    """Line, zone and dwell events from the tracks of streams that have rules.
-
-    A separate agent on the tracks topic (keyed by stream id, so a stream's frames arrive in
-    order at one worker) with its own table of per-stream snapshots: detection never waits
-    for analytics, and analytics state survives restarts and rebalances like the
-    applied-frames table does. Rules are reloaded from the database on a timer.
-    """
-    state = app.Table("analytics-state", key_type=str, value_type=bytes)  # msgpack snapshots
-    runner = AnalyticsRunner(rules.rules_of, lost_after_frames=settings.tracker_max_age)
-
-    @app.timer(interval=settings.analytics_rules_refresh_s)  # type: ignore[untyped-decorator]
-    async def refresh_rules() -> None:
-        await asyncio.get_running_loop().run_in_executor(None, rules.reload)
-
-    @app.agent(topics.tracks, concurrency=1)  # writes a table: one at a time
-    async def analyse_tracks(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            # The key is the stream id (the sink dead-letters a tracks record that is not):
-            # a stream without rules is passed over undecoded.
-            if not runner.wants(_key_text(event.key)):
-                continue
-            if (tracks := await intake.read(event, FrameTracks)) is None:
-                continue
-            applied = runner.apply(tracks, state.get(tracks.stream_id))
-            if applied is None:
-                continue
-            if applied.events is not None:
-                key = tracks.stream_id.encode()
-                await topics.events.send(key=key, value=applied.events.to_bytes())
-                for one in applied.events.events:
-                    intake.metrics.events.labels(one.kind).inc()
-            state[tracks.stream_id] = applied.snapshot

@@ -13,11 +13,12 @@ def test_input_partitions_are_listed_by_role_and_the_other_topics_left_out() -> 
     assigned = {
         TP("f", 2),
         TP("f", 0),
-        TP("t", 2),
-        TP("t", 0),
+        TP("c", 2),
+        TP("c", 0),
+        TP("t", 0),  # the worker writes tracks, it does not read them
         TP("worker-applied-frames-changelog", 0),
         TP("worker-__assignor-__leader", 0),
     }
-    assert held_input_partitions(assigned, names) == {"frames": [0, 2], "tracks": [0, 2]}
+    assert held_input_partitions(assigned, names) == {"frames": [0, 2], "video_chunks": [0, 2]}
     assert held_input_partitions(set(), names) == {}
-    assert held_input_partitions({TP("c", 1)}, names) == {"video_chunks": [1]}
+    assert held_input_partitions({TP("c", 1), TP("t", 1)}, names) == {"video_chunks": [1]}
