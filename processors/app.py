@@ -25,7 +25,7 @@ from processors.metrics import WorkerMetrics
 from processors.pipeline.dead_letters import dead_letter
 from processors.pipeline.frame_processor import FrameDecodeError, FrameProcessor
 from processors.pipeline.rules_source import RulesSource
-from processors.tracking.durable import StateWrite, StoredTracker
+from processors.tracking.durable import StoredTracker
 from schemas.codec import MessageDecodeError
 from schemas.events import FrameEvents
 from schemas.frames import FrameMessage
@@ -327,20 +327,15 @@ class _TrackerTables:
         )
         _, writes = await asyncio.gather(delivered(take.sent), checkpoints)
         for stream_id, (event, frame_no) in take.latest.items():
-            self.record(event, stream_id, writes[stream_id], take.analytics.get(stream_id))
-            _set_on_partition(self.applied, event.message.partition, stream_id, frame_no)
-
-    def record(
-        self, event: Any, stream_id: str, write: StateWrite, analytics: bytes | None
-    ) -> None:
-        """Store a stream's tracker write and analytics snapshot (if any) with changelog
-        records on the partition of ``event`` (the stream's latest); its last applied frame
-        is stored after them."""
-        table = self.snapshots if write.table == "snapshots" else self.journal
-        partition = event.message.partition
-        _set_on_partition(table, partition, write.key, write.value)
-        if analytics is not None and self.analytics is not None:
-            _set_on_partition(self.analytics, partition, stream_id, analytics)
+            # Changelog records on the partition of the stream's latest event; the applied
+            # frame last, once the state that covers it is stored.
+            partition = event.message.partition
+            write = writes[stream_id]
+            table = self.snapshots if write.table == "snapshots" else self.journal
+            _set_on_partition(table, partition, write.key, write.value)
+            if self.analytics is not None and stream_id in take.analytics:
+                _set_on_partition(self.analytics, partition, stream_id, take.analytics[stream_id])
+            _set_on_partition(self.applied, partition, stream_id, frame_no)
 
 
 async def delivered(sends: Sequence[Awaitable[Any]]) -> None:
