@@ -55,6 +55,7 @@ def _faust_app(settings: Settings, bootstrap: str) -> faust.App:
         broker_session_timeout=settings.broker_session_timeout_s,
         broker_heartbeat_interval=settings.broker_heartbeat_interval_s,
         producer_max_batch_size=settings.worker_producer_max_batch_size,
+        producer_linger=settings.worker_producer_linger_s,
         producer_max_request_size=settings.message_max_bytes,
         consumer_max_fetch_size=settings.message_max_bytes,
         consumer_auto_offset_reset="earliest",

@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     broker_session_timeout_s: float = Field(default=10.0, gt=0)
     broker_heartbeat_interval_s: float = Field(default=2.0, gt=0)
     worker_producer_max_batch_size: int = Field(default=16384, ge=1)
+    # How long the worker's producer holds a record for others to share its request: a
+    # batch's tracks then go in one produce request instead of one request each.
+    worker_producer_linger_s: float = Field(default=0.005, ge=0, le=1)
 
     sink_group_id: str = "visiontrack-analytics-sink"
     sink_batch_size: int = Field(default=1000, ge=1)

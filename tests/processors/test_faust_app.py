@@ -1,16 +1,19 @@
 """The worker's Faust app: records fetched while a partition was paused are read again, and
 stream queues keep their events when flow resumes after a rebalance, and the consumer
-fetches with the app's fetch wait."""
+fetches with the app's fetch wait; its producer lingers as the settings say."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 
 import pytest
+from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
+from processors.app import _faust_app
 from processors.faust_app import (
     KeepQueuesOnResume,
     RewindingConsumer,
@@ -19,6 +22,7 @@ from processors.faust_app import (
     rewind_offset,
     skipped_records,
 )
+from visiontrack.settings import Settings
 
 
 def _queue_after_a_rebalance(flow_control: FlowControlEvent) -> FlowControlQueue[int]:
@@ -168,3 +172,12 @@ def test_the_worker_consumer_fetches_with_the_apps_wait_not_faust_fixed_one() ->
 def test_a_fetch_wait_below_one_millisecond_is_refused() -> None:
     with pytest.raises(ValueError, match="fetch_max_wait_ms"):
         WorkerApp("fetch-wait-test", broker="kafka://127.0.0.1:1", fetch_max_wait_ms=0)
+
+
+def test_the_worker_producer_lingers_as_the_settings_say(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, worker_producer_linger_s=0.007)
+    app = _faust_app(settings, "127.0.0.1:1")
+    producer = app.producer
+    assert isinstance(producer, aiokafka_driver.Producer)
+    # What the aiokafka producer is created with.
+    assert producer._settings_default()["linger_ms"] == 7
