@@ -209,14 +209,14 @@ def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMet
             metrics.records_dropped.labels(topic).inc(count)
 
 
-Fresh = list[tuple[Any, FrameMessage]]  # frames to track, each with its event
+_Fresh = list[tuple[Any, FrameMessage]]  # frames to track, each with its event
 
 
 async def _fresh_frames(
     events: Sequence[Any], intake: _Intake, applied: faust.types.TableT[str, int]
-) -> tuple[Fresh, dict[str, int]]:
+) -> tuple[_Fresh, dict[str, int]]:
     """The events of a take holding frames not applied yet, and each stream's newest."""
-    fresh: Fresh = []
+    fresh: _Fresh = []
     newest: dict[str, int] = {}
     for event in events:
         if (frame := await intake.read(event, FrameMessage)) is None:
@@ -299,7 +299,7 @@ class _TrackerTables:
         self.journal = app.Table(
             "tracker-journal", key_type=str, value_type=bytes, extra_topic_configs=large
         )
-        self.analytics = None if analytics is None else analytics.state
+        self.analytics_state = None if analytics is None else analytics.state
         self._slots = settings.tracker_snapshot_every_frames
 
     async def sync(
@@ -334,8 +334,9 @@ class _TrackerTables:
             write = writes[stream_id]
             table = self.snapshots if write.table == "snapshots" else self.journal
             _set_on_partition(table, partition, write.key, write.value)
-            if self.analytics is not None and stream_id in take.analytics:
-                _set_on_partition(self.analytics, partition, stream_id, take.analytics[stream_id])
+            if self.analytics_state is not None and stream_id in take.analytics:
+                snapshot = take.analytics[stream_id]
+                _set_on_partition(self.analytics_state, partition, stream_id, snapshot)
             _set_on_partition(self.applied, partition, stream_id, frame_no)
 
 
@@ -443,8 +444,8 @@ def _add_tracking(
 
 
 def _submit_batches(
-    fresh: Fresh, size: int, processor: FrameProcessor, executor: Executor
-) -> list[tuple[Fresh, asyncio.Future[list[FrameTracks | FrameDecodeError]]]]:
+    fresh: _Fresh, size: int, processor: FrameProcessor, executor: Executor
+) -> list[tuple[_Fresh, asyncio.Future[list[FrameTracks | FrameDecodeError]]]]:
     """Hand ``fresh`` to ``executor`` in batches of at most ``size`` frames, all at once,
     each with its future result.
 
