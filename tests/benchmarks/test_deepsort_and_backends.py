@@ -6,7 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.deepsort_step import DETECTIONS, SWING_STEPS, moving_boxes, time_steps
+from benchmarks.deepsort_step import (
+    DETECTIONS,
+    SWING_STEPS,
+    compare_kalman_filters,
+    moving_boxes,
+    time_steps,
+)
 from benchmarks.detector_backends import compare, scene_frames
 from processors.detection.ultralytics_env import configure_ultralytics
 from processors.tracking.embedder import SAMPLE
@@ -23,6 +29,16 @@ def test_the_deepsort_step_tracks_the_ten_boxes_it_times() -> None:
     assert timing.steps == 8 and timing.embed_ms > 0 and timing.track_ms > 0
     # every box became a confirmed track and kept it, through two swings and the timed steps
     assert timing.confirmed_tracks == DETECTIONS
+
+
+def test_the_kalman_filters_are_timed_on_the_same_steps() -> None:
+    """Both filters update trackers on the same embedded steps (the comparison raises if the
+    lean one changed a track), each timed over the steps after the settling ones."""
+    config = SceneConfig(width=1280, height=720, num_frames=6)
+    frames = [f.image for f in SceneGenerator(5, config).frames()]
+    timing = compare_kalman_filters(frames, gallery_budget=20, settle=30, rounds=2)
+    assert timing.rounds == 2 and timing.parent_ms > 0 and timing.lean_ms > 0
+    assert timing.speedup == timing.parent_ms / timing.lean_ms
 
 
 def test_the_boxes_swing_to_and_fro_inside_the_frame() -> None:
