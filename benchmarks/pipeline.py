@@ -5,7 +5,8 @@
 A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
 
 1. **Throughput**, frames/s, torch, OpenVINO and OpenVINO INT8 (``VISIONTRACK_DETECTOR_INT8``)
-   backends:
+   backends (the OpenVINO runs embed in OpenVINO too, ``VISIONTRACK_EMBEDDER_BACKEND``, as
+   a worker set up for OpenVINO would):
    - *direct*: the worker's frame processor (detector, embedder, DeepSORT) called in a loop on
      the video's frames as the producers' reader decodes them, in batches of
      ``VISIONTRACK_BATCH_MAX_FRAMES`` (each pipeline frame is decoded once too, from its
@@ -75,6 +76,11 @@ TARGETS = {
     "pipeline_openvino_int8_vs_track_torch": 2.0,
     "four_streams_two_workers_vs_one": 1.3,
 }
+
+
+# The workers compared: all torch, and OpenVINO for the detector export and the re-id network.
+_torch = {"detector_backend": "torch", "detector_int8": False, "embedder_backend": "torch"}
+_openvino = {"detector_backend": "openvino", "embedder_backend": "openvino"}
 
 
 def backend_label(settings: Settings) -> str:
@@ -364,13 +370,9 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     video = scratch / "scene.mp4"
     images = write_scene_video(video, frames)
     backends = {
-        "torch": base.model_copy(update={"detector_backend": "torch", "detector_int8": False}),
-        "openvino": base.model_copy(
-            update={"detector_backend": "openvino", "detector_int8": False}
-        ),
-        "openvino-int8": base.model_copy(
-            update={"detector_backend": "openvino", "detector_int8": True}
-        ),
+        "torch": base.model_copy(update=_torch),
+        "openvino": base.model_copy(update=_openvino | {"detector_int8": False}),
+        "openvino-int8": base.model_copy(update=_openvino | {"detector_int8": True}),
     }
     throughput = []
     pipelines = []
