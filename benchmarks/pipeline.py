@@ -196,22 +196,37 @@ def time_direct(settings: Settings, video: Path, frames: Sequence[Image]) -> lis
     frames as the producers' reader decodes them in the loop (as a program that detects and
     tracks a video calls them, and as ``model.track`` reads it), and on ``frames`` decoded
     beforehand, for context (no decode at all)."""
-    processor = build_processor(settings)
-    processor.warm_up()  # as the worker does before its first batch
-    batch = settings.batch_max_frames
-    runs = []
-    for what, stream_id, images in (
-        ("direct", "direct", (f.image for f in read_video(video))),
-        ("direct, frames in memory", "in-memory", iter(frames)),
-    ):
-        inputs = (FrameInput(image, stream_id, i, 0.0) for i, image in enumerate(images))
-        count = 0
-        with _Timed() as timed:
-            while chunk := list(islice(inputs, batch)):
-                processor.process_batch(chunk)
-                count += len(chunk)
-        runs.append(Throughput(what, backend_label(settings), count, timed.seconds, timed.cpu_s))
+    with _torch_threads_kept():
+        processor = build_processor(settings)
+        processor.warm_up()  # as the worker does before its first batch
+        batch = settings.batch_max_frames
+        runs = []
+        for what, stream_id, images in (
+            ("direct", "direct", (f.image for f in read_video(video))),
+            ("direct, frames in memory", "in-memory", iter(frames)),
+        ):
+            inputs = (FrameInput(image, stream_id, i, 0.0) for i, image in enumerate(images))
+            count = 0
+            with _Timed() as timed:
+                while chunk := list(islice(inputs, batch)):
+                    processor.process_batch(chunk)
+                    count += len(chunk)
+            label = backend_label(settings)
+            runs.append(Throughput(what, label, count, timed.seconds, timed.cpu_s))
     return runs
+
+
+@contextmanager
+def _torch_threads_kept() -> Iterator[None]:
+    """torch's thread count as it was before the block: the processor of an OpenVINO worker
+    keeps torch to one thread, and Ultralytics' own loop runs after it in this process."""
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def time_ultralytics_track(settings: Settings, video: Path, frames: int) -> Throughput:

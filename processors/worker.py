@@ -24,7 +24,7 @@ from processors.detection.ultralytics_env import configure_ultralytics
 from processors.metrics import WorkerMetrics
 from processors.pipeline.frame_processor import FrameProcessor
 from processors.pipeline.rules_source import RulesSource
-from processors.threads import single_threaded_blas
+from processors.threads import single_threaded_blas, single_threaded_torch, torch_runs_a_network
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
 from visiontrack.db import create_db_engine, session_factory
@@ -43,6 +43,13 @@ def build_processor(
     ``on_batch`` hears of each batch's size and stage times."""
     configure_ultralytics(settings.data_dir / "ultralytics")
     single_threaded_blas()
+    if not torch_runs_a_network(settings.detector_backend, settings.embedder_backend):
+        single_threaded_torch()
+        log.info(
+            "torch kept to one thread: the detector and the embedder run in %s and %s",
+            settings.detector_backend,
+            settings.embedder_backend,
+        )
     model = resolve_model_ref(settings.model)
     defaults = detection_defaults(model)
     if defaults is UNTRAINED_DEFAULTS:

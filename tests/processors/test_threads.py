@@ -1,0 +1,60 @@
+"""Thread pools: torch is kept to one thread only where no network runs in it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from processors.threads import torch_runs_a_network
+
+_COUNT_THREADS = """
+import threading
+import torch
+from processors.threads import single_threaded_torch
+before = torch.get_num_threads()
+if {limit}:
+    single_threaded_torch()
+seen = []
+later = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
+later.start()
+later.join()
+print(before, torch.get_num_threads(), seen[0])
+"""
+
+
+@pytest.mark.parametrize(
+    ("detector", "embedder", "runs"),
+    [
+        ("torch", "torch", True),
+        ("openvino", "torch", True),
+        ("torch", "openvino", True),
+        ("onnx", "torch", True),
+        ("openvino", "openvino", False),
+        ("onnx", "onnx", False),
+        ("onnx", "openvino", False),
+    ],
+)
+def test_torch_runs_a_network_unless_both_are_exported(
+    detector: str, embedder: str, runs: bool
+) -> None:
+    assert torch_runs_a_network(detector, embedder) is runs
+
+
+def _threads(limit: bool) -> list[int]:
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNT_THREADS.format(limit=limit)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [int(n) for n in out.split()]
+
+
+def test_single_threaded_torch_holds_for_the_caller_and_threads_started_later() -> None:
+    before, caller, later = _threads(limit=True)
+    assert (caller, later) == (1, 1)
+    # Without it, torch keeps its own default in both (every core: more than one on CI).
+    untouched = _threads(limit=False)
+    assert untouched == [before, before, before]
