@@ -1,6 +1,7 @@
 """The whole pipeline at speed, side by side in one run.
 
-    .venv/bin/python -m benchmarks.pipeline [--frames 600] [--latency-frames 150] [--json]
+    .venv/bin/python -m benchmarks.pipeline [--frames 600] [--latency-frames 150]
+                                            [--rounds 1] [--json]
 
 A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
 
@@ -27,6 +28,10 @@ A generated 640x480 scene (the sample detector's kind of images) is written to a
 4. **Latency**: one stream published at 10 frames/s to a running worker, from a frame's
    capture to its row in ClickHouse (``stored_at - captured_at``), p50 and p95.
 5. **Memory**: each worker process's peak resident set (``VmHWM``).
+
+``--rounds N`` repeats the whole run N times and then prints each ratio's median over the
+rounds: each round's ratios are measured side by side in it, but its rows are measured
+minutes apart on a shared host whose speed drifts meanwhile.
 """
 
 from __future__ import annotations
@@ -34,10 +39,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -480,18 +486,59 @@ def render(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+def median_ratios(rounds: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    """Each ratio's median over rounds, every round's ratio measured side by side in it.
+
+    The host's speed drifts while a round measures its rows one after another (minutes
+    apart), so one round's ratio can be off by a tenth either way; the median of a few
+    rounds is steadier.
+    """
+    if not rounds:
+        raise ValueError("no rounds to take the median of")
+    return {name: round(statistics.median(r[name] for r in rounds), 2) for name in rounds[0]}
+
+
+def render_medians(medians: Mapping[str, float], rounds: int) -> str:
+    lines = [f"median ratios of {rounds} rounds (target):"]
+    for name, value in medians.items():
+        target = TARGETS.get(name)
+        lines.append(f"  {name:<48} {value:>5.2f}" + (f"  (>= {target})" if target else ""))
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=600)
     parser.add_argument("--latency-frames", type=int, default=150)
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="whole runs, one after another; with more than one, each ratio's median too",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one run's report; with --rounds > 1, {rounds: [reports], median_ratios}",
+    )
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
-        report = run(args.frames, args.latency_frames, Path(scratch), Settings())
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    reports = []
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="visiontrack-bench-") as scratch:
+            reports.append(run(args.frames, args.latency_frames, Path(scratch), Settings()))
+        if not args.json:
+            sys.stdout.write(render(reports[-1]))
+            sys.stdout.flush()
+    medians = median_ratios([r.ratios for r in reports])
     if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    else:
-        sys.stdout.write(render(report))
+        whole: object = reports[0].to_dict()
+        if args.rounds > 1:
+            whole = {"rounds": [r.to_dict() for r in reports], "median_ratios": medians}
+        sys.stdout.write(json.dumps(whole, indent=2) + "\n")
+    elif args.rounds > 1:
+        sys.stdout.write(render_medians(medians, args.rounds))
     return 0
 
 

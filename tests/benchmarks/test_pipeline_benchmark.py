@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.pipeline import (
+    median_ratios,
+    render_medians,
     run_backlog,
     time_direct,
     time_ultralytics_track,
@@ -57,3 +59,19 @@ def test_a_short_video_through_ultralytics_and_the_pipeline(tmp_path: Path) -> N
     assert cpu["workers"].cores > 0.2 and cpu["broker"].cpu_s > 0
     assert cpu["workers"].window_s == pytest.approx(run.seconds)
     assert run.cpu_ms_per_frame == pytest.approx(sum(c.cpu_s for c in run.cpu) * 1000 / 20)
+
+
+def test_each_ratio_is_its_median_over_the_rounds() -> None:
+    rounds = [
+        {"pipeline_vs_direct_torch": 0.84, "four_streams_two_workers_vs_one": 1.31},
+        {"pipeline_vs_direct_torch": 0.93, "four_streams_two_workers_vs_one": 1.02},
+        {"pipeline_vs_direct_torch": 0.91, "four_streams_two_workers_vs_one": 1.10},
+    ]
+    medians = median_ratios(rounds)
+    assert medians == {"pipeline_vs_direct_torch": 0.91, "four_streams_two_workers_vs_one": 1.10}
+    assert median_ratios(rounds[:2])["pipeline_vs_direct_torch"] == pytest.approx(0.885, abs=0.006)
+    lines = render_medians(medians, 3).splitlines()
+    assert lines[0] == "median ratios of 3 rounds (target):"
+    assert lines[1].split() == ["pipeline_vs_direct_torch", "0.91", "(>=", "0.9)"]
+    with pytest.raises(ValueError, match="no rounds"):
+        median_ratios([])
