@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -419,28 +419,79 @@ def _add_tracking(
 
     @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
-        loop = asyncio.get_running_loop()
-        async for event in stream.events():
-            if (chunk := await intake.read(event, VideoChunk)) is None:
+        assert isinstance(stream, faust.Stream)
+        # As with frames: every chunk of a take is queued for the models thread at once,
+        # each chunk's tracks are sent while the next runs, and the streams' state is
+        # recorded once the take's tracks are delivered. Each chunk is decoded on a decode
+        # thread while the models thread tracks the one before.
+        async for events in stream.take_events(
+            settings.batches_per_take, settings.batch_max_wait_s
+        ):
+            fresh = await _fresh_chunks(events, intake, tables.applied)
+            if not fresh:
                 continue
-            intake.metrics.frames_in.labels(chunk.stream_id).inc(chunk.frame_count)
-            after = tables.applied.get(chunk.stream_id, -1)
-            if chunk.first_frame_no + chunk.frame_count - 1 <= after:
-                log.debug(
-                    "skipping chunk already applied",
-                    extra={"stream_id": chunk.stream_id, "chunk_no": chunk.chunk_no},
-                )
-                continue
-            await tables.sync([chunk.stream_id], processor, executor)
-            result = await loop.run_in_executor(executor, processor.process_chunk, chunk, after)
-            take = _Take()
+            await tables.sync({chunk.stream_id for _, chunk, _ in fresh}, processor, executor)
+            take = await _track_chunks(fresh, processor, executor, intake, send)
+            await tables.record_after_delivery(take, processor, executor)
+
+
+_FreshChunks = list[tuple[Any, VideoChunk, int]]  # event, chunk, last frame applied before
+
+
+async def _fresh_chunks(
+    events: Sequence[Any], intake: _Intake, applied: faust.types.TableT[str, int]
+) -> _FreshChunks:
+    """The events of a take holding chunks with frames not applied yet, each with the last
+    frame of its stream applied before it (its frames up to that one are skipped)."""
+    fresh: _FreshChunks = []
+    newest: dict[str, int] = {}
+    for event in events:
+        if (chunk := await intake.read(event, VideoChunk)) is None:
+            continue
+        intake.metrics.frames_in.labels(chunk.stream_id).inc(chunk.frame_count)
+        after = newest.get(chunk.stream_id, applied.get(chunk.stream_id, -1))
+        last = chunk.first_frame_no + chunk.frame_count - 1
+        if last <= after:
+            log.debug(
+                "skipping chunk already applied",
+                extra={"stream_id": chunk.stream_id, "chunk_no": chunk.chunk_no},
+            )
+            continue
+        newest[chunk.stream_id] = last
+        fresh.append((event, chunk, after))
+    return fresh
+
+
+async def _track_chunks(
+    fresh: _FreshChunks,
+    processor: FrameProcessor,
+    executor: Executor,
+    intake: _Intake,
+    send: Callable[[_Take, FrameTracks], Awaitable[None]],
+) -> _Take:
+    """Track a take's chunks, each decoded on a decode thread while the models thread
+    tracks the one before, and send each chunk's tracks while the next runs."""
+    loop = asyncio.get_running_loop()
+    take = _Take()
+    ahead = processor.decode_ahead([(chunk, after) for _, chunk, after in fresh])
+    submitted = [
+        (event, chunk, loop.run_in_executor(executor, processor.track_ahead, ahead, i))
+        for i, (event, chunk, _) in enumerate(fresh)
+    ]
+    try:
+        for event, chunk, tracked in submitted:
+            result = await tracked
             for tracks in result.frames:
                 await send(take, tracks)
             if result.frames:
                 take.latest[chunk.stream_id] = (event, result.frames[-1].frame_no)
-            await tables.record_after_delivery(take, processor, executor)
             if result.error is not None:
                 await intake.reject(event, "decode-chunk", str(result.error), chunk.stream_id)
+    finally:
+        for _, _, tracked in submitted:  # after a failed chunk: those not started
+            tracked.cancel()
+        ahead.cancel()
+    return take
 
 
 def _submit_batches(

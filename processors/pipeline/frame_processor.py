@@ -7,7 +7,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -30,7 +30,16 @@ from schemas.frames import FrameMessage
 from schemas.tracks import DetectedObject, FrameTracks, TrackedObject
 from schemas.video_chunks import VideoChunk
 
-__all__ = ["ChunkTracks", "FrameDecodeError", "FrameInput", "FrameProcessor", "decode_jpeg"]
+__all__ = [
+    "ChunkTracks",
+    "ChunksAhead",
+    "DecodedChunk",
+    "FrameDecodeError",
+    "FrameInput",
+    "FrameProcessor",
+    "decode_chunk_frames",
+    "decode_jpeg",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +61,16 @@ class ChunkTracks:
 
     frames: list[FrameTracks]
     error: ChunkDecodeError | None
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedChunk:
+    """A chunk's frames above the stream's last applied one, and the decode error that cut
+    it short."""
+
+    frames: list[FrameInput]
+    error: ChunkDecodeError | None
+    decode_s: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,38 +233,26 @@ class FrameProcessor:
         frame already applied for the stream), ``batch_size`` frames at a time. A chunk that
         fails to decode part-way keeps the tracks of the frames before the damage and
         reports the error beside them."""
+        return self.track_decoded(decode_chunk_frames(chunk, after))
+
+    def decode_ahead(self, chunks: Sequence[tuple[VideoChunk, int]]) -> ChunksAhead:
+        """``chunks`` (each with its ``after``), decoded on the decode threads one chunk
+        ahead of :meth:`track_decoded`: see :class:`ChunksAhead`."""
+        return ChunksAhead(self._decoder, chunks)
+
+    def track_ahead(self, ahead: ChunksAhead, index: int) -> ChunkTracks:
+        """Track chunk ``index`` of ``ahead`` once decoded (call in chunk order)."""
+        return self.track_decoded(ahead.take(index))
+
+    def track_decoded(self, decoded: DecodedChunk) -> ChunkTracks:
+        """Track a decoded chunk's frames, ``batch_size`` at a time."""
         tracks: list[FrameTracks] = []
-        batch: list[FrameInput] = []
-        error = None
-        decoded = iter(decode_chunk(chunk))
-        decode_s = 0.0
-        try:
-            while True:
-                started = time.perf_counter()
-                frame = next(decoded, None)
-                decode_s += time.perf_counter() - started
-                if frame is None:
-                    break
-                if frame.frame_no <= after:
-                    continue
-                offset_s = (frame.frame_no - chunk.first_frame_no) / chunk.fps
-                batch.append(
-                    FrameInput(
-                        frame.image,
-                        chunk.stream_id,
-                        frame.frame_no,
-                        chunk.captured_at + offset_s,
-                        chunk.job_id,
-                        frame.total_frames,
-                    )
-                )
-                if len(batch) == self.batch_size:
-                    tracks.extend(self.process_batch(batch, decode_s=decode_s))
-                    batch, decode_s = [], 0.0
-        except ChunkDecodeError as exc:
-            error = exc
-        tracks.extend(self.process_batch(batch, decode_s=decode_s))
-        return ChunkTracks(tracks, error)
+        frames = decoded.frames
+        decode_s = decoded.decode_s / max(1, len(frames))  # each batch's share
+        for i in range(0, len(frames), self.batch_size):
+            batch = frames[i : i + self.batch_size]
+            tracks.extend(self.process_batch(batch, decode_s=decode_s * len(batch)))
+        return ChunkTracks(tracks, decoded.error)
 
     def process_batch(
         self, frames: Sequence[FrameInput], *, decode_s: float = 0.0
@@ -356,3 +363,60 @@ class FrameProcessor:
             detect_ms=detect_ms,
             track_ms=track_ms,
         )
+
+
+def decode_chunk_frames(chunk: VideoChunk, after: int) -> DecodedChunk:
+    """The frames of ``chunk`` numbered above ``after``, decoded; frames before a decode
+    error are kept, and the error returned beside them."""
+    started = time.perf_counter()
+    frames: list[FrameInput] = []
+    error = None
+    try:
+        for frame in decode_chunk(chunk):
+            if frame.frame_no <= after:
+                continue
+            offset_s = (frame.frame_no - chunk.first_frame_no) / chunk.fps
+            frames.append(
+                FrameInput(
+                    frame.image,
+                    chunk.stream_id,
+                    frame.frame_no,
+                    chunk.captured_at + offset_s,
+                    chunk.job_id,
+                    frame.total_frames,
+                )
+            )
+    except ChunkDecodeError as exc:
+        error = exc
+    return DecodedChunk(frames, error, time.perf_counter() - started)
+
+
+class ChunksAhead:
+    """Chunks decoded on ``pool`` while the models thread tracks the chunk before.
+
+    A chunk decodes on one thread; the models thread would otherwise decode each chunk
+    before its first batch, leaving the other core to wait. :meth:`take` hands over chunk
+    ``i`` once decoded and starts decoding chunk ``i + 1``, so at most two chunks' frames
+    are held decoded at once, whatever the chunk length and frame size.
+    """
+
+    def __init__(self, pool: Executor, chunks: Sequence[tuple[VideoChunk, int]]) -> None:
+        self._pool = pool
+        self._chunks = chunks
+        self._decoding: dict[int, Future[DecodedChunk]] = {}
+        self._start(0)
+
+    def _start(self, index: int) -> None:
+        if index < len(self._chunks) and index not in self._decoding:
+            self._decoding[index] = self._pool.submit(decode_chunk_frames, *self._chunks[index])
+
+    def take(self, index: int) -> DecodedChunk:
+        """Chunk ``index`` decoded (take each once, in order)."""
+        self._start(index)
+        self._start(index + 1)
+        return self._decoding.pop(index).result()
+
+    def cancel(self) -> None:
+        """Drop the decoding not yet started (after a failure)."""
+        for pending in self._decoding.values():
+            pending.cancel()
