@@ -174,16 +174,19 @@ def chunk_message(
     first_frame_no: int,
     fps: float,
     job_id: str | None,
+    container: str = CONTAINER,
+    codec: str = CODEC,
 ) -> VideoChunk:
-    """The ``video-chunks`` message of ``chunk``; numbers continue the stream from
-    ``first_frame_no``, and the job's last chunk carries the job's frame count."""
+    """The ``video-chunks`` message of ``chunk`` (``container`` and ``codec`` as this
+    module encodes, unless given); numbers continue the stream from ``first_frame_no``, and
+    the job's last chunk carries the job's frame count."""
     return VideoChunk(
         stream_id=stream_id,
         chunk_no=chunk.number,
         first_frame_no=first_frame_no + chunk.first_index,
         frame_count=chunk.frame_count,
-        container=CONTAINER,
-        codec=CODEC,
+        container=container,
+        codec=codec,
         fps=fps,
         captured_at=chunk.captured_at,
         data=chunk.data,

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from producers.frames import SourceFrame, encode_frame
 from producers.jpeg import EncodeError
 from producers.publisher import RECORD_OVERHEAD, DeliveryError, FramePublisher, frame_limit
 from producers.sources.images import image_paths, read_images
+from producers.stream_copy import COPY_CONTAINER, CopyRefusedError, CopySource
 from producers.video_file import read_video, video_fps
 from schemas.frames import FrameMessage
 from schemas.video_chunks import VideoChunk
@@ -29,7 +31,14 @@ from visiontrack import repository
 from visiontrack.db import session_scope
 from visiontrack.settings import Settings
 
-__all__ = ["JobResult", "StopRequestedError", "publish_file", "publish_images", "publish_job"]
+__all__ = [
+    "FileEncoding",
+    "JobResult",
+    "StopRequestedError",
+    "publish_file",
+    "publish_images",
+    "publish_job",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +55,34 @@ class JobResult:
     first_frame_no: int
 
 
-def _settings_config(settings: Settings, kind: str, chunk_fps: float | None) -> dict[str, Any]:
+class FileEncoding(StrEnum):
+    """How a job's frames go out: JPEG frames on the ``frames`` topic, or ``video-chunks``
+    of H.264 (re-encoded) or of the file's own encoded video (stream copy)."""
+
+    JPEG = "jpeg"
+    H264 = "h264"
+    COPY = "copy"
+
+
+def _settings_config(settings: Settings, kind: str, encoding: FileEncoding) -> dict[str, Any]:
     config: dict[str, Any] = {
         "kind": kind,
         "live": False,
-        "jpeg_quality": settings.jpeg_quality,
-        "frame_max_bytes": settings.frame_max_bytes,
-        "messages": "frames" if chunk_fps is None else "video-chunks",
+        "messages": "frames" if encoding is FileEncoding.JPEG else "video-chunks",
+        "encoding": encoding.value,
     }
-    if chunk_fps is not None:
+    if encoding is FileEncoding.JPEG:
+        config |= {
+            "jpeg_quality": settings.jpeg_quality,
+            "frame_max_bytes": settings.frame_max_bytes,
+        }
+    else:
         config |= {
             "chunk_seconds": settings.chunk_seconds,
             "chunk_max_bytes": settings.chunk_max_bytes,
-            "chunk_crf": settings.chunk_crf,
         }
+    if encoding is FileEncoding.H264:
+        config["chunk_crf"] = settings.chunk_crf
     return config
 
 
@@ -96,18 +119,38 @@ def _chunk_messages(
     job_id: str,
 ) -> Iterator[tuple[VideoChunk, int]]:
     plan = ChunkPlan(settings.chunk_seconds, settings.chunk_max_bytes, settings.chunk_crf)
-    limit = settings.message_max_bytes - RECORD_OVERHEAD
     for chunk in encode_chunks(frames, fps, plan):
         message = chunk_message(
             chunk, stream_id=stream_id, first_frame_no=first, fps=fps, job_id=job_id
         )
-        size = len(message.to_bytes())
-        if size > limit:
-            raise EncodeError(
-                f"chunk {chunk.number} takes {size} bytes, over the {limit} a message may: "
-                "lower VISIONTRACK_CHUNK_MAX_BYTES or VISIONTRACK_CHUNK_SECONDS"
-            )
-        yield message, chunk.frame_count
+        yield _within_limit(settings, message, chunk.number), chunk.frame_count
+
+
+def _copy_messages(
+    settings: Settings, copy: CopySource, *, stream_id: str, first: int, job_id: str
+) -> Iterator[tuple[VideoChunk, int]]:
+    for chunk in copy.chunks():
+        message = chunk_message(
+            chunk,
+            stream_id=stream_id,
+            first_frame_no=first,
+            fps=copy.fps,
+            job_id=job_id,
+            container=COPY_CONTAINER,
+            codec=copy.codec,
+        )
+        yield _within_limit(settings, message, chunk.number), chunk.frame_count
+
+
+def _within_limit(settings: Settings, message: VideoChunk, number: int) -> VideoChunk:
+    limit = settings.message_max_bytes - RECORD_OVERHEAD
+    size = len(message.to_bytes())
+    if size > limit:
+        raise EncodeError(
+            f"chunk {number} takes {size} bytes, over the {limit} a message may: "
+            "lower VISIONTRACK_CHUNK_MAX_BYTES or VISIONTRACK_CHUNK_SECONDS"
+        )
+    return message
 
 
 def publish_job(
@@ -130,29 +173,74 @@ def publish_job(
     job early: what was queued is flushed, the job is marked failed and
     :class:`StopRequestedError` is raised.
     """
+    if chunk_fps is None:
+        encoding = FileEncoding.JPEG
+        topic = settings.topics.frames
+
+        def messages(job_id: str, first: int) -> _Messages:
+            return _frame_messages(
+                settings, frames, stream_id=stream_id, first=first, source=source, job_id=job_id
+            )
+    else:
+        encoding = FileEncoding.H264
+        topic = settings.topics.video_chunks
+
+        def messages(job_id: str, first: int) -> _Messages:
+            return _chunk_messages(
+                settings, frames, stream_id=stream_id, first=first, fps=chunk_fps, job_id=job_id
+            )
+
+    config = _settings_config(settings, kind, encoding)
+    job = _Job(stream_id, kind, source, config)
+    return _publish(
+        settings,
+        bootstrap,
+        sessions,
+        job=job,
+        topic=topic,
+        messages=messages,
+        on_frame=on_frame,
+        stop=stop,
+    )
+
+
+_Messages = Iterator[tuple[FrameMessage, int]] | Iterator[tuple[VideoChunk, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A job to register: its stream, the stream's kind, its source and stream config."""
+
+    stream_id: str
+    kind: str
+    source: str
+    config: dict[str, Any]
+
+
+def _publish(
+    settings: Settings,
+    bootstrap: str,
+    sessions: sessionmaker[Session],
+    *,
+    job: _Job,
+    topic: str,
+    messages: Callable[[str, int], _Messages],
+    on_frame: Callable[[int], None] | None,
+    stop: threading.Event | None,
+) -> JobResult:
+    """Register the job, then publish ``messages(job_id, first_frame_no)`` (each with the
+    frames it holds) to ``topic`` and record the job's frame count."""
+    stream_id, source = job.stream_id, job.source
     with session_scope(sessions) as session:
-        stream = repository.register_stream(
-            session, stream_id, kind, source, _settings_config(settings, kind, chunk_fps)
-        )
-        job = repository.start_job(session, stream, "video", source)
-        job_id, first = job.id, job.first_frame_no
+        stream = repository.register_stream(session, stream_id, job.kind, source, job.config)
+        started = repository.start_job(session, stream, "video", source)
+        job_id, first = started.id, started.first_frame_no
     extra = {"stream_id": stream_id, "job_id": job_id}
     log.info("publishing %s", source, extra=extra)
-    messages: Iterator[tuple[FrameMessage, int]] | Iterator[tuple[VideoChunk, int]]
-    if chunk_fps is None:
-        topic = settings.topics.frames
-        messages = _frame_messages(
-            settings, frames, stream_id=stream_id, first=first, source=source, job_id=job_id
-        )
-    else:
-        topic = settings.topics.video_chunks
-        messages = _chunk_messages(
-            settings, frames, stream_id=stream_id, first=first, fps=chunk_fps, job_id=job_id
-        )
     publisher = FramePublisher(bootstrap, topic, settings.message_max_bytes)
     count = 0
     try:
-        for message, frame_count in messages:
+        for message, frame_count in messages(job_id, first):
             if (stop is not None and stop.is_set()) or not publisher.publish(message, stop):
                 raise StopRequestedError(f"stopped after {count} frames of {source}")
             count += frame_count
@@ -196,21 +284,55 @@ def publish_file(
     stream_id: str,
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
-    chunks: bool = False,
+    encoding: FileEncoding = FileEncoding.JPEG,
 ) -> JobResult:
-    """Publish all frames of the video ``path`` on ``stream_id`` as a new job, as JPEG
-    frames or (``chunks``) as H.264 chunks at the file's frame rate."""
+    """Publish all frames of the video ``path`` on ``stream_id`` as a new job: as JPEG
+    frames, as H.264 chunks at the file's frame rate, or as chunks of the file's own
+    encoded video (:mod:`producers.stream_copy`). A file whose video cannot be copied is
+    sent as JPEG frames, the reason logged."""
+    source = str(path.resolve())
+    if encoding is FileEncoding.COPY:
+        try:
+            copy = CopySource.probe(
+                path, video_fps(path), settings.chunk_seconds, settings.chunk_max_bytes
+            )
+        except CopyRefusedError as exc:
+            log.warning(
+                "sending JPEG frames: the video cannot be copied: %s",
+                exc,
+                extra={"stream_id": stream_id, "source": source},
+            )
+            encoding = FileEncoding.JPEG
+        else:
+
+            def messages(job_id: str, first: int) -> _Messages:
+                return _copy_messages(
+                    settings, copy, stream_id=stream_id, first=first, job_id=job_id
+                )
+
+            job = _Job(stream_id, "file", source, _settings_config(settings, "file", encoding))
+            topic = settings.topics.video_chunks
+            return _publish(
+                settings,
+                bootstrap,
+                sessions,
+                job=job,
+                topic=topic,
+                messages=messages,
+                on_frame=on_frame,
+                stop=stop,
+            )
     return publish_job(
         settings,
         bootstrap,
         sessions,
         stream_id=stream_id,
         kind="file",
-        source=str(path.resolve()),
+        source=source,
         frames=read_video(path),
         on_frame=on_frame,
         stop=stop,
-        chunk_fps=video_fps(path) if chunks else None,
+        chunk_fps=video_fps(path) if encoding is FileEncoding.H264 else None,
     )
 
 

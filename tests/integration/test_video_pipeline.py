@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from confluent_kafka import Producer
 
-from producers.jobs import publish_file
+from producers.jobs import FileEncoding, publish_file
 from schemas.dead_letters import DeadLetter
 from schemas.frames import FrameMessage
 from schemas.tracks import FrameTracks
@@ -164,11 +164,13 @@ def test_a_restarted_worker_still_skips_applied_frames(pipeline: Pipeline, tmp_p
     _resend_and_check(pipeline, tmp_path, first_job)
 
 
+@pytest.mark.parametrize("encoding", [FileEncoding.H264, FileEncoding.COPY])
 def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
-    pipeline: Pipeline, tmp_path: Path
+    pipeline: Pipeline, tmp_path: Path, encoding: FileEncoding
 ) -> None:
-    """bikes.mp4 as H.264 chunks: the worker decodes them with continuous frame numbers,
-    a damaged chunk is dead-lettered, and re-sent chunks are not applied twice."""
+    """bikes.mp4 as H.264 chunks, or as chunks of its own H.264 (B-frames and all): the
+    worker decodes them with continuous frame numbers, a damaged chunk is dead-lettered,
+    and re-sent chunks are not applied twice."""
     topics = pipeline.settings.topics
     damaged = VideoChunk(
         stream_id="chunks-bad",
@@ -190,7 +192,7 @@ def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
         sessions,
         path=bikes_video(),
         stream_id="cam",
-        chunks=True,
+        encoding=encoding,
     )
     job = pipeline.wait_for_job(first.job_id)
     assert (job["state"], job["frames_processed"], job["total_frames"]) == ("done", 250, 250)
@@ -214,7 +216,7 @@ def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
         sessions,
         path=_write_video(tmp_path / "marker.mp4", 6),
         stream_id="cam",
-        chunks=True,
+        encoding=encoding,
     )
     done = pipeline.wait_for_job(marker.job_id)
     assert (done["first_frame_no"], done["frames_processed"]) == (250, 6)
@@ -235,6 +237,10 @@ def test_a_video_sent_as_chunks_is_tracked_once_per_frame(
     shown = pipeline.api.get("/v1/streams/cam").json()
     assert (shown["kind"], shown["last_frame_no"]) == ("file", 255)
     assert shown["config"]["messages"] == "video-chunks"
+    assert shown["config"]["encoding"] == encoding.value
+    assert {c.container for c in ours} == {
+        "mpegts" if encoding is FileEncoding.H264 else "matroska"
+    }
     assert "cam" in [s["id"] for s in pipeline.api.get("/v1/streams").json()]
     missing = pipeline.api.get("/v1/streams/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]

@@ -13,7 +13,7 @@ import pytest
 
 from infra.broker import BundledBroker
 from processors.pipeline.frame_processor import decode_jpeg
-from producers.jobs import publish_file, publish_images
+from producers.jobs import FileEncoding, publish_file, publish_images
 from producers.video_file import SourceError
 from tests.producers.broker_helpers import by_stream, frame_reader, prepared
 from tests.producers.test_video_file import truncate, write_video
@@ -158,3 +158,43 @@ def test_an_image_folder_skips_and_names_a_file_that_is_not_an_image(
     big = frames[2]
     assert len(big.to_bytes()) <= 64 * 1024  # never sent oversize
     assert big.width < 1000 and big.height < 800  # scaled down to fit
+
+
+def test_a_video_that_cannot_be_copied_goes_out_as_jpeg_frames_with_the_reason_logged(
+    broker: BundledBroker,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Camera noise at 320x240 makes every key frame larger than the smallest chunk."""
+    settings = make_settings(
+        kafka_bootstrap_servers=broker.bootstrap_servers, chunk_max_bytes=16 * 1024
+    )
+    sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    noisy = tmp_path / "noisy.mp4"
+    writer = cv2.VideoWriter(str(noisy), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (320, 240))
+    rng = np.random.default_rng(3)
+    for _ in range(12):
+        writer.write(rng.integers(0, 256, (240, 320, 3), dtype=np.uint8))
+    writer.release()
+
+    with caplog.at_level(logging.WARNING, logger="producers.jobs"):
+        result = publish_file(
+            settings,
+            broker.bootstrap_servers,
+            sessions,
+            path=noisy,
+            stream_id="noisy",
+            encoding=FileEncoding.COPY,
+        )
+    assert result.frames == 12
+    refusal = [r for r in caplog.records if "cannot be copied" in r.getMessage()]
+    assert len(refusal) == 1 and "16384 bytes" in refusal[0].getMessage()
+    assert getattr(refusal[0], "stream_id", None) == "noisy"
+    with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
+        frames = by_stream(reader.read_until(lambda fs: len(fs) >= 12), "noisy")
+    assert [f.frame_no for f in frames] == list(range(12))
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "noisy")
+        assert stream is not None
+        assert (stream.config["messages"], stream.config["encoding"]) == ("frames", "jpeg")

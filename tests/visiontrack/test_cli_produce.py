@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from itertools import accumulate
 from pathlib import Path
 
 import cv2
@@ -14,6 +15,7 @@ import numpy as np
 import pytest
 
 from infra.broker import BundledBroker
+from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from schemas.video_chunks import VideoChunk
 from tests.integration.harness import read_topic
@@ -106,6 +108,39 @@ def test_produce_file_with_chunks_sends_video_chunks(
         stream = repository.get_stream(s, "cam")
         assert stream is not None and stream.last_frame_no == 24
         assert stream.config["messages"] == "video-chunks"
+
+
+@pytest.mark.integration
+def test_produce_file_with_copy_sends_the_files_own_video_in_chunks(
+    broker: BundledBroker, make_settings: Callable[..., Settings], tmp_path: Path
+) -> None:
+    """An MP4 of MPEG-4 part 2 from OpenCV: one-second chunks (10 frames) are cut at the
+    first key frame after that."""
+    settings = make_settings(kafka_bootstrap_servers=broker.bootstrap_servers, chunk_seconds=1.0)
+    sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
+    video = write_video(tmp_path / "cam.mp4", 30, "mp4v")
+
+    done = _cli(settings, "file", str(video), "--stream-id", "cam", "--copy", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["frames"] == 30
+    records = read_topic(broker.bootstrap_servers, settings.topics.video_chunks)
+    chunks = [VideoChunk.from_bytes(r.value()) for r in records]
+    assert len(chunks) > 1
+    assert {(c.container, c.codec) for c in chunks} == {("matroska", "mpeg4")}
+    assert [c.first_frame_no for c in chunks] == [0, *accumulate(c.frame_count for c in chunks)][
+        :-1
+    ]
+    assert all(c.frame_count >= 10 for c in chunks[:-1])
+    assert chunks[-1].is_last and chunks[-1].total_frames == 30
+    levels = [int(f.image[24, 32].mean()) for c in chunks for f in decode_chunk(c)]
+    assert levels == sorted(levels) and len(levels) == 30  # the file's frames, in order
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "cam")
+        assert stream is not None and stream.last_frame_no == 29
+        assert (stream.config["messages"], stream.config["encoding"]) == ("video-chunks", "copy")
+
+    both = _cli(settings, "file", str(video), "--stream-id", "cam", "--copy", "--chunks")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
 
 
 def test_produce_camera_refuses_sources_without_stream_ids(

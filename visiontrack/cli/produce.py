@@ -53,6 +53,10 @@ def _report(result: JobResult, source: str, as_json: bool) -> None:
 
 
 CHUNKS_HELP = "send H.264 video chunks (topic video-chunks) instead of JPEG frames"
+COPY_HELP = (
+    "send the file's own encoded video as video chunks cut at its key frames, neither "
+    "decoded nor re-encoded (JPEG frames when it cannot be cut so; the log says why)"
+)
 
 
 def _run_job(
@@ -96,14 +100,15 @@ def _run_job(
 
 
 def cmd_produce_file(settings: Settings, args: argparse.Namespace) -> int:
-    from producers.jobs import publish_file
+    from producers.jobs import FileEncoding, publish_file
     from producers.video_file import SourceError, video_frame_count
 
     try:
         total = video_frame_count(args.video)
     except SourceError:
         total = None  # publishing fails the job with the reason
-    source = {"path": args.video, "chunks": args.chunks}
+    encoding = FileEncoding.H264 if args.chunks else FileEncoding.JPEG
+    source = {"path": args.video, "encoding": FileEncoding.COPY if args.copy else encoding}
     return _run_job(settings, args, publish_file, label=str(args.video), total=total, source=source)
 
 
@@ -207,7 +212,9 @@ def register(sub: Any, add: Add) -> None:
     pf.add_argument("video", type=Path)
     pf.add_argument("--stream-id", required=True)
     pf.add_argument("--json", action="store_true")
-    pf.add_argument("--chunks", action="store_true", help=CHUNKS_HELP)
+    encodings = pf.add_mutually_exclusive_group()
+    encodings.add_argument("--chunks", action="store_true", help=CHUNKS_HELP)
+    encodings.add_argument("--copy", action="store_true", help=COPY_HELP)
 
     pi = add("images", cmd_produce_images, "publish an image, a folder or a glob as a job", produce)
     pi.add_argument("images", help="an image file, a folder of images, or a quoted glob")
