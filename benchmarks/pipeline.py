@@ -14,7 +14,9 @@ A generated 640x480 scene (the sample detector's kind of images) is written to a
      JPEG); and, for context, on the frames decoded beforehand, no decode in the loop;
    - *pipeline*: the video published as a job to the bundled broker first, then one Faust
      worker process detects and tracks it and the sink stores it in embedded ClickHouse;
-     frames/s over the span from the first to the last frame's ``processed_at``;
+     frames/s over the span from the first to the last frame's ``processed_at``. The job
+     sends the file's own encoded video in chunks (stream copy: the worker decodes what
+     the direct loop decodes); for context, the same job as JPEG frames;
    - *Ultralytics*: ``model.track(video, stream=True)`` with the same weights, image size and
      confidence floor (its default tracker, BoT-SORT), on the ``.pt`` and on the OpenVINO
      export.
@@ -63,7 +65,7 @@ from processors.detection.ultralytics_env import configure_ultralytics
 from processors.pipeline.frame_processor import FrameInput
 from processors.worker import build_processor
 from producers.frames import SourceFrame, flag_last
-from producers.jobs import publish_file, publish_job
+from producers.jobs import FileEncoding, publish_file, publish_job
 from producers.synthetic import SceneConfig, SceneGenerator
 from producers.synthetic.live import paced
 from producers.video_file import read_video
@@ -141,6 +143,7 @@ class PipelineRun(_Rates):
     streams: int
     workers: int
     backend: str
+    encoding: str  # how the job's frames went out (producers.jobs.FileEncoding)
     frames: int
     seconds: float
     latency_p50_s: float
@@ -156,7 +159,9 @@ class PipelineRun(_Rates):
         return sum(p.cpu_s for p in self.cpu)
 
     @classmethod
-    def measure(cls, bench: BenchPipeline, ids: Sequence[str], *, workers: int) -> PipelineRun:
+    def measure(
+        cls, bench: BenchPipeline, ids: Sequence[str], *, workers: int, encoding: FileEncoding
+    ) -> PipelineRun:
         """The stored frames of streams ``ids``, the CPU of the pipeline's processes while
         they were processed and the workers' memory, once their jobs are done (the workers
         still running)."""
@@ -168,6 +173,7 @@ class PipelineRun(_Rates):
             len(ids),
             workers,
             backend_label(pipeline.settings),
+            encoding.value,
             timing.frames,
             timing.processing_span_s,
             timing.latency_p50_s,
@@ -309,20 +315,34 @@ def start_workers(pipeline: LocalPipeline, workers: int, work_dir: Path) -> None
 
 
 def run_backlog(
-    settings: Settings, video: Path, work_dir: Path, *, streams: int, workers: int
+    settings: Settings,
+    video: Path,
+    work_dir: Path,
+    *,
+    streams: int,
+    workers: int,
+    encoding: FileEncoding = FileEncoding.COPY,
 ) -> PipelineRun:
-    """Publish ``streams`` copies of the video first, then let ``workers`` work them off."""
+    """Publish ``streams`` copies of the video first (as ``encoding`` says), then let
+    ``workers`` work them off."""
     with bench_pipeline(settings, work_dir) as bench:
         pipeline = bench.pipeline
         ids = spread_stream_ids("bench", streams, pipeline.settings.topic_partitions)
         sessions = pipeline.services.sessions
         jobs = [
-            publish_file(pipeline.settings, pipeline.bootstrap, sessions, path=video, stream_id=s)
+            publish_file(
+                pipeline.settings,
+                pipeline.bootstrap,
+                sessions,
+                path=video,
+                stream_id=s,
+                encoding=encoding,
+            )
             for s in ids
         ]
         start_workers(pipeline, workers, work_dir)
         pipeline.wait_for_jobs([j.job_id for j in jobs], timeout=1800)
-        return PipelineRun.measure(bench, ids, workers=workers)
+        return PipelineRun.measure(bench, ids, workers=workers, encoding=encoding)
 
 
 def live_frames(images: Sequence[Image], fps: float) -> Iterator[SourceFrame]:
@@ -354,7 +374,7 @@ def run_live(settings: Settings, frames: Sequence[Image], work_dir: Path) -> Pip
         pipeline.wait_for_jobs([publish("warm-up", flag_last(frames[:4]))], timeout=600)
         job = publish("live", live_frames(frames, LATENCY_FPS))
         pipeline.wait_for_jobs([job], timeout=600)
-        return PipelineRun.measure(bench, ["live"], workers=1)
+        return PipelineRun.measure(bench, ["live"], workers=1, encoding=FileEncoding.JPEG)
 
 
 @dataclass(frozen=True, slots=True)
@@ -397,10 +417,21 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     }
     throughput = []
     pipelines = []
+    as_jpeg = []  # for context: the same jobs as JPEG frames
     for name, backend in backends.items():
         throughput.extend(time_direct(backend, video, images))
         throughput.append(time_ultralytics_track(backend, video, len(images)))
         pipelines.append(run_backlog(backend, video, scratch / f"one-{name}", streams=1, workers=1))
+        as_jpeg.append(
+            run_backlog(
+                backend,
+                video,
+                scratch / f"one-{name}-jpeg",
+                streams=1,
+                workers=1,
+                encoding=FileEncoding.JPEG,
+            )
+        )
     torch = backends["torch"]
     scaling = [
         run_backlog(torch, video, scratch / "four-one-worker", streams=4, workers=1),
@@ -434,8 +465,9 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
         "four_streams_two_workers_vs_one": scaling[1].fps / one["torch"],
         "four_streams_vs_one_both_on_two_workers": scaling[1].fps / scaling[2].fps,
     }
-    for p in pipelines:  # for context: against frames decoded beforehand; CPU a frame
+    for p, jpeg in zip(pipelines, as_jpeg, strict=True):  # for context
         label = p.backend.replace("-", "_")
+        ratios[f"pipeline_jpeg_frames_vs_direct_{label}"] = jpeg.fps / fps("direct", p.backend)
         ratios[f"pipeline_vs_direct_in_memory_{label}"] = p.fps / fps(
             "direct, frames in memory", p.backend
         )
@@ -445,7 +477,7 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     return Report(
         len(images),
         throughput,
-        pipelines,
+        [*pipelines, *as_jpeg],
         scaling,
         live,
         {k: round(v, 2) for k, v in ratios.items()},
@@ -455,19 +487,19 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
 def render(report: Report) -> str:
     lines = [f"generated scene 640x480, {report.frames} frames, sample detector at its size"]
     lines.append(
-        f"{'run':<34} {'backend':<13} {'frames':>6} {'frames/s':>9} {'cores':>6} "
+        f"{'run':<42} {'backend':<13} {'frames':>6} {'frames/s':>9} {'cores':>6} "
         f"{'CPU ms/frame':>12}"
     )
     for t in report.throughput:
         lines.append(
-            f"{t.what:<34} {t.backend:<13} {t.frames:>6} {t.fps:>9.2f} {t.cores:>6.2f} "
+            f"{t.what:<42} {t.backend:<13} {t.frames:>6} {t.fps:>9.2f} {t.cores:>6.2f} "
             f"{t.cpu_ms_per_frame:>12.1f}"
         )
     for p in [*report.pipelines, *report.scaling]:
-        what = f"pipeline {p.streams} stream(s), {p.workers} worker(s)"
+        what = f"pipeline {p.streams} stream(s), {p.workers} worker(s), {p.encoding}"
         split = ", ".join(f"{c.role} {c.ms_per_frame(p.frames):.1f}" for c in p.cpu)
         lines.append(
-            f"{what:<34} {p.backend:<13} {p.frames:>6} {p.fps:>9.2f} {p.cores:>6.2f} "
+            f"{what:<42} {p.backend:<13} {p.frames:>6} {p.fps:>9.2f} {p.cores:>6.2f} "
             f"{p.cpu_ms_per_frame:>12.1f}  ({split})"
         )
     live = report.live

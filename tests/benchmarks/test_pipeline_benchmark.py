@@ -50,6 +50,7 @@ def test_a_short_video_through_ultralytics_and_the_pipeline(tmp_path: Path) -> N
 
     run = run_backlog(settings, video, tmp_path / "pipeline", streams=2, workers=1)
     assert (run.streams, run.frames) == (2, 20)  # both copies, every frame stored once
+    assert run.encoding == "copy"  # the file's own video, in chunks
     assert run.seconds > 0 and run.latency_p50_s <= run.latency_p95_s
     assert run.processed_p50_s <= run.latency_p50_s
     assert len(run.peak_rss_mb) == 1 and run.peak_rss_mb[0] > 100
