@@ -191,17 +191,8 @@ def publish_job(
             )
 
     config = _settings_config(settings, kind, encoding)
-    job = _Job(stream_id, kind, source, config)
-    return _publish(
-        settings,
-        bootstrap,
-        sessions,
-        job=job,
-        topic=topic,
-        messages=messages,
-        on_frame=on_frame,
-        stop=stop,
-    )
+    job = _Job(stream_id, kind, source, config, topic, on_frame, stop)
+    return _publish(settings, bootstrap, sessions, job, messages)
 
 
 _Messages = Iterator[tuple[FrameMessage, int]] | Iterator[tuple[VideoChunk, int]]
@@ -209,43 +200,43 @@ _Messages = Iterator[tuple[FrameMessage, int]] | Iterator[tuple[VideoChunk, int]
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """A job to register: its stream, the stream's kind, its source and stream config."""
+    """A job to publish: its stream, the stream's kind, source and config, the topic its
+    messages go to, and the caller's progress callback and stop event."""
 
     stream_id: str
     kind: str
     source: str
     config: dict[str, Any]
+    topic: str
+    on_frame: Callable[[int], None] | None
+    stop: threading.Event | None
 
 
 def _publish(
     settings: Settings,
     bootstrap: str,
     sessions: sessionmaker[Session],
-    *,
     job: _Job,
-    topic: str,
     messages: Callable[[str, int], _Messages],
-    on_frame: Callable[[int], None] | None,
-    stop: threading.Event | None,
 ) -> JobResult:
     """Register the job, then publish ``messages(job_id, first_frame_no)`` (each with the
-    frames it holds) to ``topic`` and record the job's frame count."""
-    stream_id, source = job.stream_id, job.source
+    frames it holds) to the job's topic and record the job's frame count."""
+    stream_id, source, stop = job.stream_id, job.source, job.stop
     with session_scope(sessions) as session:
         stream = repository.register_stream(session, stream_id, job.kind, source, job.config)
         started = repository.start_job(session, stream, "video", source)
         job_id, first = started.id, started.first_frame_no
     extra = {"stream_id": stream_id, "job_id": job_id}
     log.info("publishing %s", source, extra=extra)
-    publisher = FramePublisher(bootstrap, topic, settings.message_max_bytes)
+    publisher = FramePublisher(bootstrap, job.topic, settings.message_max_bytes)
     count = 0
     try:
         for message, frame_count in messages(job_id, first):
             if (stop is not None and stop.is_set()) or not publisher.publish(message, stop):
                 raise StopRequestedError(f"stopped after {count} frames of {source}")
             count += frame_count
-            if on_frame is not None:
-                on_frame(count)
+            if job.on_frame is not None:
+                job.on_frame(count)
         publisher.close()
     except Exception as exc:
         _fail(publisher, sessions, job_id=job_id, count=count, exc=exc, extra=extra)
@@ -310,18 +301,10 @@ def publish_file(
                     settings, copy, stream_id=stream_id, first=first, job_id=job_id
                 )
 
-            job = _Job(stream_id, "file", source, _settings_config(settings, "file", encoding))
+            config = _settings_config(settings, "file", encoding)
             topic = settings.topics.video_chunks
-            return _publish(
-                settings,
-                bootstrap,
-                sessions,
-                job=job,
-                topic=topic,
-                messages=messages,
-                on_frame=on_frame,
-                stop=stop,
-            )
+            job = _Job(stream_id, "file", source, config, topic, on_frame, stop)
+            return _publish(settings, bootstrap, sessions, job, messages)
     return publish_job(
         settings,
         bootstrap,
