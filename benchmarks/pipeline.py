@@ -204,18 +204,18 @@ def write_scene_video(path: Path, frames: int, seed: int = 11) -> list[Image]:
 
 
 def time_direct(settings: Settings, video: Path, frames: Sequence[Image]) -> list[Throughput]:
-    """The worker's processor in a loop (warmed up first), twice: on the video's
-    frames as the producers' reader decodes them in the loop (as a program that detects and
-    tracks a video calls them, and as ``model.track`` reads it), and on ``frames`` decoded
-    beforehand, for context (no decode at all)."""
+    """The worker's processor in a loop (warmed up first), twice: on ``frames`` decoded
+    beforehand, for context (no decode at all), then on the video's frames as the
+    producers' reader decodes them in the loop (as a program that detects and tracks a video
+    calls them, and as ``model.track`` reads it)."""
     with _torch_threads_kept():
         processor = build_processor(settings)
         processor.warm_up()  # as the worker does before its first batch
         batch = settings.batch_max_frames
         runs = []
         for what, stream_id, images in (
-            ("direct", "direct", (f.image for f in read_video(video))),
             ("direct, frames in memory", "in-memory", iter(frames)),
+            ("direct", "direct", (f.image for f in read_video(video))),
         ):
             inputs = (FrameInput(image, stream_id, i, 0.0) for i, image in enumerate(images))
             count = 0
@@ -419,9 +419,11 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     pipelines = []
     as_jpeg = []  # for context: the same jobs as JPEG frames
     for name, backend in backends.items():
+        # The pipeline right after the direct loop it is compared with: the host's speed
+        # drifts over minutes.
         throughput.extend(time_direct(backend, video, images))
-        throughput.append(time_ultralytics_track(backend, video, len(images)))
         pipelines.append(run_backlog(backend, video, scratch / f"one-{name}", streams=1, workers=1))
+        throughput.append(time_ultralytics_track(backend, video, len(images)))
         as_jpeg.append(
             run_backlog(
                 backend,
