@@ -275,18 +275,16 @@ def publish_file(
     stream_id: str,
     on_frame: Callable[[int], None] | None = None,
     stop: threading.Event | None = None,
-    encoding: FileEncoding = FileEncoding.JPEG,
+    encoding: FileEncoding = FileEncoding.COPY,
 ) -> JobResult:
-    """Publish all frames of the video ``path`` on ``stream_id`` as a new job: as JPEG
-    frames, as H.264 chunks at the file's frame rate, or as chunks of the file's own
-    encoded video (:mod:`producers.stream_copy`). A file whose video cannot be copied is
-    sent as JPEG frames, the reason logged."""
+    """Publish all frames of the video ``path`` on ``stream_id`` as a new job: as chunks
+    of the file's own encoded video (:mod:`producers.stream_copy`; the default), as JPEG
+    frames, or as H.264 chunks at the file's frame rate. A file whose video cannot be
+    copied is sent as JPEG frames, the reason logged."""
     source = str(path.resolve())
     if encoding is FileEncoding.COPY:
         try:
-            copy = CopySource.probe(
-                path, video_fps(path), settings.chunk_seconds, settings.chunk_max_bytes
-            )
+            copy = CopySource.probe(path, settings.chunk_seconds, settings.chunk_max_bytes)
         except CopyRefusedError as exc:
             log.warning(
                 "sending JPEG frames: the video cannot be copied: %s",

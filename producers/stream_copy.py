@@ -12,7 +12,9 @@ coded before it: at a key frame before which every frame is shown earlier and af
 every frame is shown later (a closed group of pictures). :func:`plan_cuts` chooses the cuts
 from the packets' key-frame flags, timestamps and sizes, as pure logic; a file it cannot cut
 safely (no timestamps, an open group of pictures, a group larger than a message) is refused
-with the reason, and its publisher sends it another way.
+with the reason, and its publisher sends it another way. So is a file holding fewer
+packets than the frames it announces: a truncated file demuxes without an error, and sent
+another way it fails its job after its last good frame instead of passing for a shorter one.
 """
 
 from __future__ import annotations
@@ -26,12 +28,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from producers.chunks import EncodedChunk
+from producers.video_file import COUNT_TOLERANCE, plausible_fps
 
 if TYPE_CHECKING:
     import av.container
     import av.stream
+    import av.video.stream
 
-__all__ = ["COPY_CONTAINER", "CopyRefusedError", "CopySource", "PacketInfo", "plan_cuts"]
+__all__ = [
+    "COPY_CONTAINER",
+    "CopyRefusedError",
+    "CopySource",
+    "PacketInfo",
+    "frames_in",
+    "plan_cuts",
+]
 
 COPY_CONTAINER: Final = "matroska"
 
@@ -107,7 +118,8 @@ def _safe_cuts(packets: Sequence[PacketInfo], pts: Sequence[int]) -> list[bool]:
 class CopySource:
     """A video file whose video stream can be copied into chunks, and where to cut it.
 
-    ``codec`` names the stream's codec as FFmpeg does (``h264``, ``mpeg4``, ``hevc``...).
+    ``codec`` names the stream's codec as FFmpeg does (``h264``, ``mpeg4``, ``hevc``...);
+    ``fps`` is the rate the file announces, else :data:`~producers.video_file.DEFAULT_FPS`.
     """
 
     path: Path
@@ -117,8 +129,9 @@ class CopySource:
     packets: int
 
     @classmethod
-    def probe(cls, path: Path, fps: float, seconds: float, max_bytes: int) -> CopySource:
-        """Read the packets' headers (no decoding) and plan chunks of about ``seconds``.
+    def probe(cls, path: Path, seconds: float, max_bytes: int) -> CopySource:
+        """Read the packets' headers (no decoding) and plan chunks of about ``seconds`` at
+        the file's frame rate.
 
         Raises :class:`CopyRefusedError` if the file's video cannot be copied.
         """
@@ -133,8 +146,17 @@ class CopySource:
                     if packet.size  # demuxers end with an empty flushing packet
                 ]
                 codec = stream.codec_context.name
+                fps = _announced_fps(stream)
+                announced = stream.frames or frames_in(container.duration, fps)
         except av.error.FFmpegError as exc:
             raise CopyRefusedError(f"cannot read the packets of {path}: {exc}") from exc
+        if announced is not None and len(infos) < announced - COUNT_TOLERANCE:
+            # A cut file demuxes into fewer packets without an error: a damaged file must
+            # not pass for a shorter one (sent as frames, the job fails after the last one).
+            raise CopyRefusedError(
+                f"{path} holds {len(infos)} of the {announced} frames it announces: "
+                "the file is truncated or corrupt"
+            )
         starts = plan_cuts(infos, max(1, round(seconds * fps)), max_bytes)
         return cls(path, codec, fps, tuple(starts), len(infos))
 
@@ -166,7 +188,20 @@ class CopySource:
                 )
 
 
-def _video_stream(container: av.container.InputContainer, path: Path) -> av.stream.Stream:
+def frames_in(duration_us: int | None, fps: float) -> int | None:
+    """The frames a container of ``duration_us`` microseconds (as FFmpeg reports it)
+    holds at ``fps``: the count of containers that announce none (Matroska, WebM)."""
+    return round(duration_us / 1_000_000 * fps) if duration_us else None
+
+
+def _announced_fps(stream: av.video.stream.VideoStream) -> float:
+    rate = stream.average_rate or stream.guessed_rate  # from the header, else FFmpeg's guess
+    return plausible_fps(float(rate) if rate else None)
+
+
+def _video_stream(
+    container: av.container.InputContainer, path: Path
+) -> av.video.stream.VideoStream:
     if not container.streams.video:
         raise CopyRefusedError(f"{path} holds no video stream")
     return container.streams.video[0]

@@ -17,7 +17,15 @@ import numpy.typing as npt
 
 from producers.frames import SourceFrame, flag_last
 
-__all__ = ["SourceError", "read_video", "video_frame_count"]
+__all__ = [
+    "COUNT_TOLERANCE",
+    "DEFAULT_FPS",
+    "SourceError",
+    "plausible_fps",
+    "read_video",
+    "video_fps",
+    "video_frame_count",
+]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,12 @@ def _announced(capture: cv2.VideoCapture) -> int | None:
 DEFAULT_FPS = 25.0
 
 
+def plausible_fps(fps: float | None) -> float:
+    """``fps`` as a container announced it, or :data:`DEFAULT_FPS` where it announced none
+    (None, 0, NaN) or a rate no video has (a time base taken for a rate, say 90000)."""
+    return fps if fps is not None and 0 < fps < 1000 else DEFAULT_FPS
+
+
 def video_fps(path: Path) -> float:
     """The frame rate the container announces, else :data:`DEFAULT_FPS`."""
     capture = _open(path)
@@ -55,7 +69,7 @@ def video_fps(path: Path) -> float:
         fps = float(capture.get(cv2.CAP_PROP_FPS))
     finally:
         capture.release()
-    return fps if 0 < fps < 1000 else DEFAULT_FPS
+    return plausible_fps(fps)
 
 
 def video_frame_count(path: Path) -> int | None:

@@ -11,7 +11,7 @@ import pytest
 
 from infra.broker import free_port
 from processors.analytics import StreamAnalytics, StreamRules, TrackPoint
-from producers.jobs import publish_file
+from producers.jobs import FileEncoding, publish_file
 from schemas.events import FrameEvents
 from schemas.tracks import FrameTracks
 from tests.integration.harness import Pipeline, read_topic, running_pipeline
@@ -68,7 +68,12 @@ def _publish_with_rules(pipeline: Pipeline) -> str:
     assert put.status_code == 200, put.text
     time.sleep(2.0)  # the worker reloads rules every 0.5 s
     job = publish_file(
-        pipeline.settings, pipeline.bootstrap, sessions, path=bikes_video(), stream_id="street"
+        pipeline.settings,
+        pipeline.bootstrap,
+        sessions,
+        path=bikes_video(),
+        stream_id="street",
+        encoding=FileEncoding.JPEG,  # frames, as the stage counts below are per frame
     )
     return job.job_id
 

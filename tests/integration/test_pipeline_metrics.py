@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.broker import free_port
-from producers.jobs import publish_file
+from producers.jobs import FileEncoding, publish_file
 from tests.integration.harness import Pipeline, running_pipeline
 from tests.prometheus_samples import Samples, parse_samples, scrape
 from visiontrack.samples import bikes_video
@@ -60,7 +60,14 @@ def test_lag_rises_with_a_backlog_and_the_sink_reports_its_stage(pipeline: Pipel
     # Two jobs on one stream, 500 frames: the worker commits its offsets every 2.8 s, so
     # several commits fall while it works the backlog off.
     jobs = [
-        publish_file(settings, pipeline.bootstrap, sessions, path=bikes_video(), stream_id="street")
+        publish_file(
+            settings,
+            pipeline.bootstrap,
+            sessions,
+            path=bikes_video(),
+            stream_id="street",
+            encoding=FileEncoding.JPEG,  # on the frames topic, whose lag is watched
+        )
         for _ in range(2)
     ]
     worker, frames = settings.worker_id, settings.topics.frames

@@ -51,8 +51,14 @@ def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iter
 
 
 def _publish(p: Pipeline, path: Path, stream_id: str) -> str:
+    """Publish ``path`` as JPEG frames (on the frames topic these tests read and re-send)."""
     result = publish_file(
-        p.settings, p.bootstrap, p.local.services.sessions, path=path, stream_id=stream_id
+        p.settings,
+        p.bootstrap,
+        p.local.services.sessions,
+        path=path,
+        stream_id=stream_id,
+        encoding=FileEncoding.JPEG,
     )
     return result.job_id
 

@@ -43,6 +43,7 @@ def test_files_on_two_streams_publish_exactly_their_frames_in_order(
             sessions,
             path=videos[stream_id],
             stream_id=stream_id,
+            encoding=FileEncoding.JPEG,
         )
 
     threads = [threading.Thread(target=publish, args=(s,)) for s in videos]
@@ -79,12 +80,13 @@ def test_a_truncated_video_publishes_its_good_frames_then_fails_the_job(
     damaged = truncate(write_video(tmp_path / "cut.avi", 40), 0.5)
     intact_frames = sum(1 for _ in _readable(damaged))
 
-    with caplog.at_level(logging.ERROR), pytest.raises(SourceError, match="truncated or corrupt"):
+    # Copied by default: an AVI cut in half demuxes into fewer packets without an error, so
+    # the copy is refused for the frames the file announces, and its frames fail the job.
+    with caplog.at_level(logging.WARNING), pytest.raises(SourceError, match="truncated"):
         publish_file(settings, broker.bootstrap_servers, sessions, path=damaged, stream_id="cut")
-    assert any(
-        getattr(r, "stream_id", None) == "cut" and "publishing failed" in r.getMessage()
-        for r in caplog.records
-    )
+    said = [(getattr(r, "stream_id", None), r.getMessage()) for r in caplog.records]
+    assert any(s == "cut" and "holds 10 of the 40 frames it announces" in m for s, m in said)
+    assert any(s == "cut" and "publishing failed" in m for s, m in said)
 
     with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
         frames = reader.read_until(lambda fs: len(fs) >= intact_frames)

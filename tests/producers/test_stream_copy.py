@@ -15,11 +15,13 @@ from producers.stream_copy import (
     CopyRefusedError,
     CopySource,
     PacketInfo,
+    frames_in,
     plan_cuts,
 )
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.scene import SceneGenerator
 from producers.video_file import read_video
+from tests.producers.test_video_file import truncate, write_video
 from visiontrack.samples import bikes_video
 
 P = PacketInfo
@@ -105,15 +107,17 @@ def test_copied_chunks_decode_alone_into_the_files_frames(tmp_path: Path, video:
     """MPEG-4 part 2 from OpenCV (a key frame every 12), and bikes.mp4: H.264 with B-frames
     and key frames where the scene changes."""
     path = _scene_video(tmp_path / "scene.mp4", 60) if video == "mp4v" else bikes_video()
-    copy = CopySource.probe(path, fps=10.0, seconds=2.0, max_bytes=2 * 1024 * 1024)
+    copy = CopySource.probe(path, seconds=2.0, max_bytes=2 * 1024 * 1024)
     expected = [f.image for f in read_video(path)]
     assert copy.packets == len(expected)
     assert copy.codec == {"mp4v": "mpeg4", "bikes": "h264"}[video]
+    assert copy.fps == {"mp4v": 10.0, "bikes": 25.0}[video]  # as the file announces it
 
     chunks = list(copy.chunks())
     assert len(chunks) > 2
     assert [c.first_index for c in chunks] == list(copy.starts)
-    assert all(c.frame_count >= 20 for c in chunks[:-1])  # 2 s at 10 fps, cut at a key frame
+    # 2 s at the file's rate, cut at a key frame
+    assert all(c.frame_count >= 2 * copy.fps for c in chunks[:-1])
     assert [c.is_last for c in chunks] == [False] * (len(chunks) - 1) + [True]
     messages = [
         chunk_message(
@@ -142,4 +146,25 @@ def test_a_file_without_video_or_not_a_video_is_refused(tmp_path: Path) -> None:
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(b"not a video at all")
     with pytest.raises(CopyRefusedError, match=r"junk\.mp4"):
-        CopySource.probe(junk, fps=10.0, seconds=2.0, max_bytes=2 * 1024 * 1024)
+        CopySource.probe(junk, seconds=2.0, max_bytes=2 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(("name", "fourcc"), [("cut.avi", "MJPG"), ("cut.mkv", "MJPG")])
+def test_a_truncated_file_is_refused_not_copied_short(
+    tmp_path: Path, name: str, fourcc: str
+) -> None:
+    """Cut in half, an AVI (a frame count in its header) and a Matroska file (a duration
+    only) still demux, into 10 and 20 of their 40 frames."""
+    path = write_video(tmp_path / name, 40, fourcc)
+    assert CopySource.probe(path, seconds=2.0, max_bytes=2 * 1024 * 1024).packets == 40
+    truncate(path, 0.5)
+    with pytest.raises(CopyRefusedError, match=r"of the 40 frames it announces: the file is trunc"):
+        CopySource.probe(path, seconds=2.0, max_bytes=2 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("duration_us", "fps", "frames"),
+    [(4_000_000, 10.0, 40), (10_000_000, 25.0, 250), (1_001_000, 29.97, 30), (None, 25.0, None)],
+)
+def test_frames_in_a_duration(duration_us: int | None, fps: float, frames: int | None) -> None:
+    assert frames_in(duration_us, fps) == frames

@@ -8,7 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from producers.video_file import SourceError, read_video, video_frame_count
+from producers.video_file import (
+    DEFAULT_FPS,
+    SourceError,
+    plausible_fps,
+    read_video,
+    video_fps,
+    video_frame_count,
+)
+from visiontrack.samples import bikes_video
 
 
 def write_video(path: Path, frames: int, fourcc: str = "MJPG") -> Path:
@@ -68,3 +76,24 @@ def test_a_file_that_is_not_a_video_is_a_clear_error(tmp_path: Path, content: by
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such video file"):
         list(read_video(tmp_path / "absent.mp4"))
+
+
+def test_the_frame_rate_is_the_files_own() -> None:
+    assert video_fps(bikes_video()) == 25.0
+
+
+@pytest.mark.parametrize(
+    ("announced", "rate"),
+    [
+        (29.97, 29.97),
+        (10.0, 10.0),
+        (None, DEFAULT_FPS),
+        (0.0, DEFAULT_FPS),
+        (float("nan"), DEFAULT_FPS),
+        (90000.0, DEFAULT_FPS),
+    ],
+)
+def test_a_rate_no_video_has_falls_back_to_the_default(
+    announced: float | None, rate: float
+) -> None:
+    assert plausible_fps(announced) == rate

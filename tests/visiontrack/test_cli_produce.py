@@ -19,7 +19,7 @@ from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from schemas.video_chunks import VideoChunk
 from tests.integration.harness import read_topic
-from tests.producers.broker_helpers import frame_reader, prepared
+from tests.producers.broker_helpers import by_stream, frame_reader, prepared
 from tests.producers.test_video_file import truncate, write_video
 from visiontrack import repository
 from visiontrack.cli.produce import status_line
@@ -111,16 +111,16 @@ def test_produce_file_with_chunks_sends_video_chunks(
 
 
 @pytest.mark.integration
-def test_produce_file_with_copy_sends_the_files_own_video_in_chunks(
+def test_produce_file_sends_the_files_own_video_in_chunks_unless_told_otherwise(
     broker: BundledBroker, make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
-    """An MP4 of MPEG-4 part 2 from OpenCV: one-second chunks (10 frames) are cut at the
-    first key frame after that."""
+    """An MP4 of MPEG-4 part 2 from OpenCV at 10 fps: one-second chunks (10 frames) are cut
+    at the first key frame after that."""
     settings = make_settings(kafka_bootstrap_servers=broker.bootstrap_servers, chunk_seconds=1.0)
     sessions = prepared(settings, broker.bootstrap_servers, settings.data_dir)
     video = write_video(tmp_path / "cam.mp4", 30, "mp4v")
 
-    done = _cli(settings, "file", str(video), "--stream-id", "cam", "--copy", "--json")
+    done = _cli(settings, "file", str(video), "--stream-id", "cam", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["frames"] == 30
     records = read_topic(broker.bootstrap_servers, settings.topics.video_chunks)
@@ -141,6 +141,16 @@ def test_produce_file_with_copy_sends_the_files_own_video_in_chunks(
 
     both = _cli(settings, "file", str(video), "--stream-id", "cam", "--copy", "--chunks")
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+    frames = _cli(settings, "file", str(video), "--stream-id", "jpeg-cam", "--jpeg", "--json")
+    assert frames.returncode == 0, frames.stderr
+    with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
+        sent = by_stream(reader.read_until(lambda fs: len(fs) >= 30), "jpeg-cam")
+    assert [f.frame_no for f in sent] == list(range(30))
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, "jpeg-cam")
+        assert stream is not None
+        assert (stream.config["messages"], stream.config["encoding"]) == ("frames", "jpeg")
 
 
 def test_produce_camera_refuses_sources_without_stream_ids(

@@ -55,8 +55,10 @@ def _report(result: JobResult, source: str, as_json: bool) -> None:
 CHUNKS_HELP = "send H.264 video chunks (topic video-chunks) instead of JPEG frames"
 COPY_HELP = (
     "send the file's own encoded video as video chunks cut at its key frames, neither "
-    "decoded nor re-encoded (JPEG frames when it cannot be cut so; the log says why)"
+    "decoded nor re-encoded (the default; JPEG frames when it cannot be cut so, and the "
+    "log says why)"
 )
+JPEG_HELP = "send JPEG frames (topic frames) instead of the file's own video"
 
 
 def _run_job(
@@ -107,8 +109,7 @@ def cmd_produce_file(settings: Settings, args: argparse.Namespace) -> int:
         total = video_frame_count(args.video)
     except SourceError:
         total = None  # publishing fails the job with the reason
-    encoding = FileEncoding.H264 if args.chunks else FileEncoding.JPEG
-    source = {"path": args.video, "encoding": FileEncoding.COPY if args.copy else encoding}
+    source = {"path": args.video, "encoding": FileEncoding(args.encoding)}
     return _run_job(settings, args, publish_file, label=str(args.video), total=total, source=source)
 
 
@@ -213,8 +214,20 @@ def register(sub: Any, add: Add) -> None:
     pf.add_argument("--stream-id", required=True)
     pf.add_argument("--json", action="store_true")
     encodings = pf.add_mutually_exclusive_group()
-    encodings.add_argument("--chunks", action="store_true", help=CHUNKS_HELP)
-    encodings.add_argument("--copy", action="store_true", help=COPY_HELP)
+    encodings.add_argument(
+        "--copy", dest="encoding", action="store_const", const="copy", help=COPY_HELP
+    )
+    encodings.add_argument(
+        "--jpeg", dest="encoding", action="store_const", const="jpeg", help=JPEG_HELP
+    )
+    encodings.add_argument(
+        "--chunks",
+        dest="encoding",
+        action="store_const",
+        const="h264",
+        help="re-encode the file into H.264 video chunks (topic video-chunks)",
+    )
+    pf.set_defaults(encoding="copy")
 
     pi = add("images", cmd_produce_images, "publish an image, a folder or a glob as a job", produce)
     pi.add_argument("images", help="an image file, a folder of images, or a quoted glob")
