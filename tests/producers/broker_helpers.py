@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from infra.topics import ensure_topics
 from schemas.frames import FrameMessage
 from tests.kafka_reading import earliest_consumer
-from visiontrack.db import create_db_engine, migrate, session_factory
+from visiontrack import repository
+from visiontrack.db import create_db_engine, migrate, session_factory, session_scope
 from visiontrack.settings import Settings
 
 
@@ -77,3 +78,19 @@ def prepared(settings: Settings, bootstrap: str, data_dir: Path) -> sessionmaker
 
 def by_stream(frames: list[FrameMessage], stream_id: str) -> list[FrameMessage]:
     return [f for f in frames if f.stream_id == stream_id]
+
+
+def assert_sent_as_jpeg_frames(
+    settings: Settings, sessions: sessionmaker[Session], stream_id: str, count: int
+) -> None:
+    """``stream_id`` published frames 0..count-1 as JPEG frames, and its config says so."""
+    bootstrap = settings.kafka_bootstrap_servers or ""
+    with frame_reader(bootstrap, settings.topics.frames) as reader:
+        sent = by_stream(
+            reader.read_until(lambda fs: len(by_stream(fs, stream_id)) >= count), stream_id
+        )
+    assert [f.frame_no for f in sent] == list(range(count))
+    with session_scope(sessions) as s:
+        stream = repository.get_stream(s, stream_id)
+        assert stream is not None
+        assert (stream.config["messages"], stream.config["encoding"]) == ("frames", "jpeg")

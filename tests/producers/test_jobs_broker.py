@@ -15,7 +15,12 @@ from infra.broker import BundledBroker
 from processors.pipeline.frame_processor import decode_jpeg
 from producers.jobs import FileEncoding, publish_file, publish_images
 from producers.video_file import SourceError
-from tests.producers.broker_helpers import by_stream, frame_reader, prepared
+from tests.producers.broker_helpers import (
+    assert_sent_as_jpeg_frames,
+    by_stream,
+    frame_reader,
+    prepared,
+)
 from tests.producers.test_video_file import truncate, write_video
 from visiontrack import repository
 from visiontrack.db import session_scope
@@ -193,10 +198,4 @@ def test_a_video_that_cannot_be_copied_goes_out_as_jpeg_frames_with_the_reason_l
     refusal = [r for r in caplog.records if "cannot be copied" in r.getMessage()]
     assert len(refusal) == 1 and "16384 bytes" in refusal[0].getMessage()
     assert getattr(refusal[0], "stream_id", None) == "noisy"
-    with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
-        frames = by_stream(reader.read_until(lambda fs: len(fs) >= 12), "noisy")
-    assert [f.frame_no for f in frames] == list(range(12))
-    with session_scope(sessions) as s:
-        stream = repository.get_stream(s, "noisy")
-        assert stream is not None
-        assert (stream.config["messages"], stream.config["encoding"]) == ("frames", "jpeg")
+    assert_sent_as_jpeg_frames(settings, sessions, "noisy", 12)

@@ -19,7 +19,7 @@ from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from schemas.video_chunks import VideoChunk
 from tests.integration.harness import read_topic
-from tests.producers.broker_helpers import by_stream, frame_reader, prepared
+from tests.producers.broker_helpers import assert_sent_as_jpeg_frames, frame_reader, prepared
 from tests.producers.test_video_file import truncate, write_video
 from visiontrack import repository
 from visiontrack.cli.produce import status_line
@@ -144,13 +144,7 @@ def test_produce_file_sends_the_files_own_video_in_chunks_unless_told_otherwise(
 
     frames = _cli(settings, "file", str(video), "--stream-id", "jpeg-cam", "--jpeg", "--json")
     assert frames.returncode == 0, frames.stderr
-    with frame_reader(broker.bootstrap_servers, settings.topics.frames) as reader:
-        sent = by_stream(reader.read_until(lambda fs: len(fs) >= 30), "jpeg-cam")
-    assert [f.frame_no for f in sent] == list(range(30))
-    with session_scope(sessions) as s:
-        stream = repository.get_stream(s, "jpeg-cam")
-        assert stream is not None
-        assert (stream.config["messages"], stream.config["encoding"]) == ("frames", "jpeg")
+    assert_sent_as_jpeg_frames(settings, sessions, "jpeg-cam", 30)
 
 
 def test_produce_camera_refuses_sources_without_stream_ids(
