@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
 
+from benchmarks.host import this_host
 from processors.threads import single_threaded_blas
 from processors.tracking.embedder import (
     MOBILENETV2,
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         kalman = asdict(filters) | {"speedup": filters.speedup}
         sys.stdout.write(json.dumps({"steps": out, "kalman_filter": kalman}, indent=2) + "\n")
         return 0
+    sys.stdout.write(f"host: {this_host().describe()}\n")
     sys.stdout.write(
         f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps timed after {args.settle}\n"
     )

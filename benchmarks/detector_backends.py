@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from benchmarks.host import this_host
 from processors.detection.detector import YoloDetector, load_yolo, resolve_model_ref
 from processors.detection.export import DetectorBackend, Int8Calibration, exported_detector
 from processors.detection.ultralytics_env import configure_ultralytics
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         sys.stdout.write(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
         return 0
+    sys.stdout.write(f"host: {this_host().describe()}\n")
     sys.stdout.write(f"sample detector, {args.frames} frames 1280x720 at 416, 2 passes\n")
     sys.stdout.write(f"{'backend':<13} {'batch':>5} {'ms/frame':>9} {'vs torch':>9} {'boxes':>6}\n")
     for r in rows:

@@ -56,6 +56,7 @@ import numpy as np
 import numpy.typing as npt
 
 from benchmarks.cpu_usage import CpuSampler, ProcessCpu
+from benchmarks.host import HostCpu, this_host
 from infra.broker import BundledBroker
 from infra.local_pipeline import LocalPipeline, isolated_settings
 from infra.topics import spread_stream_ids
@@ -379,6 +380,7 @@ def run_live(settings: Settings, frames: Sequence[Image], work_dir: Path) -> Pip
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    host: HostCpu
     frames: int
     throughput: list[Throughput]
     pipelines: list[PipelineRun]
@@ -395,6 +397,7 @@ class Report:
             }
 
         return {
+            "host": asdict(self.host),
             "frames": self.frames,
             "throughput": [asdict(t) | rates(t) for t in self.throughput],
             "pipelines": [asdict(p) | rates(p) for p in self.pipelines],
@@ -477,6 +480,7 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
             p.cpu_ms_per_frame / row("direct", p.backend).cpu_ms_per_frame
         )
     return Report(
+        this_host(),
         len(images),
         throughput,
         [*pipelines, *as_jpeg],
@@ -487,7 +491,10 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
 
 
 def render(report: Report) -> str:
-    lines = [f"generated scene 640x480, {report.frames} frames, sample detector at its size"]
+    lines = [
+        f"host: {report.host.describe()}",
+        f"generated scene 640x480, {report.frames} frames, sample detector at its size",
+    ]
     lines.append(
         f"{'run':<42} {'backend':<13} {'frames':>6} {'frames/s':>9} {'cores':>6} "
         f"{'CPU ms/frame':>12}"
