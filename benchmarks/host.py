@@ -16,11 +16,15 @@ from pathlib import Path
 
 __all__ = ["HostCpu", "host_cpu", "this_host"]
 
-# The flags that matter to the detectors' kernels, widest first, as /proc/cpuinfo names them.
-_AMX = ("amx_tile", "AMX")
-_AVX512 = ("avx512f", "AVX-512")
-_AVX2 = ("avx2", "AVX2")
-_EXTRAS = (("avx512_vnni", "VNNI"), ("avx_vnni", "AVX-VNNI"), ("avx512_bf16", "BF16"))
+# The flags that matter to the detectors' kernels, as /proc/cpuinfo names them: the widest
+# vector width first (AVX-512 implies AVX2), then the extensions beside it.
+_WIDEST = (("avx512f", "AVX-512"), ("avx2", "AVX2"))
+_EXTRAS = (
+    ("avx512_vnni", "VNNI"),
+    ("avx_vnni", "AVX-VNNI"),
+    ("avx512_bf16", "BF16"),
+    ("amx_tile", "AMX"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +41,23 @@ class HostCpu:
 def host_cpu(cpuinfo: str, cores: int) -> HostCpu:
     """The CPU that ``cpuinfo`` (the text of ``/proc/cpuinfo``) describes, with ``cores``
     of it usable."""
-    model, flags = "unknown CPU", set[str]()
-    for line in cpuinfo.splitlines():
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():  # every processor repeats the first one's fields
         key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and model == "unknown CPU":
-            model = value.strip()
-        elif key == "flags" and not flags:
-            flags = set(value.split())
-    widest = next((name for flag, name in (_AVX512, _AVX2) if flag in flags), None)
-    isa = [] if widest is None else [widest]
-    isa += [name for flag, name in _EXTRAS if flag in flags]
-    if _AMX[0] in flags:
-        isa.append(_AMX[1])
-    return HostCpu(model, cores, tuple(isa))
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    widest = next(([name] for flag, name in _WIDEST if flag in flags), [])
+    extras = [name for flag, name in _EXTRAS if flag in flags]
+    return HostCpu(fields.get("model name", "unknown CPU"), cores, (*widest, *extras))
 
 
 def this_host() -> HostCpu:
     """This machine's CPU, as far as the platform tells (Linux tells all of it)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count() or 1
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file():
-        return host_cpu(cpuinfo.read_text(), cores or 1)
-    return HostCpu(platform.processor() or "unknown CPU", cores or 1, ())
+        return host_cpu(cpuinfo.read_text(), cores)
+    return HostCpu(platform.processor() or "unknown CPU", cores, ())

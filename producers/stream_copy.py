@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from producers.chunks import EncodedChunk
-from producers.video_file import COUNT_TOLERANCE, plausible_fps
+from producers.video_file import falls_short, plausible_fps
 
 if TYPE_CHECKING:
     import av.container
@@ -150,7 +150,7 @@ class CopySource:
                 announced = stream.frames or frames_in(container.duration, fps)
         except av.error.FFmpegError as exc:
             raise CopyRefusedError(f"cannot read the packets of {path}: {exc}") from exc
-        if announced is not None and len(infos) < announced - COUNT_TOLERANCE:
+        if falls_short(len(infos), announced):
             # A cut file demuxes into fewer packets without an error: a damaged file must
             # not pass for a shorter one (sent as frames, the job fails after the last one).
             raise CopyRefusedError(

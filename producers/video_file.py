@@ -18,9 +18,9 @@ import numpy.typing as npt
 from producers.frames import SourceFrame, flag_last
 
 __all__ = [
-    "COUNT_TOLERANCE",
     "DEFAULT_FPS",
     "SourceError",
+    "falls_short",
     "plausible_fps",
     "read_video",
     "video_fps",
@@ -45,6 +45,12 @@ def _open(path: Path) -> cv2.VideoCapture:
     if not capture.isOpened():
         raise SourceError(f"cannot open video {path}: not a video, or truncated or corrupt")
     return capture
+
+
+def falls_short(count: int, announced: int | None) -> bool:
+    """Whether ``count`` frames (or packets) read are fewer than the file announces, beyond
+    the one frame an estimated count may be off: the file is damaged, not shorter."""
+    return announced is not None and count < announced - COUNT_TOLERANCE
 
 
 def _announced(capture: cv2.VideoCapture) -> int | None:
@@ -92,7 +98,7 @@ def _images(capture: cv2.VideoCapture, path: Path) -> Iterator[npt.NDArray[np.ui
         yield np.asarray(image, dtype=np.uint8)
     if read == 0:
         raise SourceError(f"no frames could be read from {path}")
-    if announced is not None and read < announced - COUNT_TOLERANCE:
+    if falls_short(read, announced):
         raise SourceError(
             f"{path} ended after {read} of the {announced} frames it announces: "
             "the file is truncated or corrupt"
