@@ -53,6 +53,7 @@ bench: setup
 	$(RUN)/python -m benchmarks.frames_vs_chunks
 	$(RUN)/python -m benchmarks.detector_backends
 	$(RUN)/python -m benchmarks.deepsort_step
+	$(RUN)/python -m benchmarks.core_scaling
 	$(RUN)/python -m benchmarks.pipeline
 
 clean:
