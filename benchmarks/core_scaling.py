@@ -36,7 +36,7 @@ from pathlib import Path
 from benchmarks.host import this_host
 from benchmarks.pipeline import median_ratios
 
-# The ratio of the pipeline benchmark this one bounds, and what it is compared with there.
+# The ratio of the pipeline benchmark whose ceiling this one measures.
 CEILING_OF = "four_streams_two_workers_vs_one"
 _ROOT = Path(__file__).resolve().parents[1]  # where `-m benchmarks...` runs from
 _GO = "go"
@@ -182,16 +182,21 @@ def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> La
 def run_round(
     cores: int, seconds: float, frames: int, scratch: Path, reverse: bool
 ) -> list[LayoutRun]:
+    """The layouts timed one after another (in reverse order if ``reverse``), listed in
+    :func:`layouts` order."""
     order = layouts(cores)[::-1] if reverse else layouts(cores)
     runs = [run_layout(layout, seconds, frames, scratch) for layout in order]
-    return sorted(runs, key=lambda run: layouts(cores).index(run.layout))
+    return runs[::-1] if reverse else runs
 
 
 def render(runs: list[LayoutRun], ratios: dict[str, float]) -> str:
     lines = [f"{'layout':<26} {'frames/s':>9} {'cores':>6}"]
     lines += [f"{r.layout.name:<26} {r.fps:>9.1f} {r.cores:>6.2f}" for r in runs]
-    lines += [f"  {name:<40} {value:>5.2f}" for name, value in ratios.items()]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + _ratio_lines(ratios)
+
+
+def _ratio_lines(ratios: dict[str, float]) -> str:
+    return "".join(f"  {name:<40} {value:>5.2f}\n" for name, value in ratios.items())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,8 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         }
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif args.rounds > 1:
-        sys.stdout.write(f"median of {args.rounds} rounds:\n")
-        sys.stdout.writelines(f"  {name:<40} {value:>5.2f}\n" for name, value in medians.items())
+        sys.stdout.write(f"median of {args.rounds} rounds:\n" + _ratio_lines(medians))
     return 0
 
 
