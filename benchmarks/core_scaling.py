@@ -9,12 +9,17 @@ core. Before the broker and the sink take their share, the most that spreading c
 what one-thread processes side by side do against one process of every core on the same
 work. This measures it on the worker's frame processor (detector, embedder, DeepSORT, torch
 backends, batches of ``VISIONTRACK_BATCH_MAX_FRAMES``) looping over a generated 640x480
-scene, each process in a fresh interpreter as a worker is, in three layouts:
+scene, each process in a fresh interpreter as a worker is, in four layouts:
 
 - one process of every core's threads;
 - one process of one thread, for context;
 - one one-thread process per core, all at once (timed together: each loads its models,
-  then all start on a signal).
+  then all start on a signal);
+- one process of one lane per core: a thread each, with a processor of its own and torch
+  on the thread that calls it (one intra-op thread), so the lanes run side by side in one
+  interpreter as the processes do in several. What that gets beside the processes is what
+  a worker could get from one stream by running batches on lanes instead of torch's
+  threads (a stream's tracker would still take its batches in order).
 
 It prints frames/s, the cores each layout kept busy, and the ratios; ``--rounds`` repeats the
 layouts (alternating their order) and prints each ratio's median.
@@ -28,13 +33,19 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks.host import this_host
-from benchmarks.pipeline import median_ratios
+from benchmarks.pipeline import Image, median_ratios
+
+if TYPE_CHECKING:
+    from processors.pipeline.frame_processor import FrameProcessor
 
 # The ratio of the pipeline benchmark whose ceiling this one measures.
 CEILING_OF = "four_streams_two_workers_vs_one"
@@ -50,16 +61,19 @@ _TORCH = {
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """How the cores are used: ``processes`` at once of ``threads`` torch threads each."""
+    """How the cores are used: ``processes`` at once, each of ``lanes`` threads running a
+    processor of their own on ``threads`` torch threads each."""
 
     processes: int
     threads: int
+    lanes: int = 1
 
     @property
     def name(self) -> str:
         processes = "process" if self.processes == 1 else "processes"
         threads = "thread" if self.threads == 1 else "threads"
-        return f"{self.processes} {processes} x {self.threads} {threads}"
+        lanes = "" if self.lanes == 1 else f" x {self.lanes} lanes"
+        return f"{self.processes} {processes}{lanes} x {self.threads} {threads}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +104,9 @@ class LayoutRun:
 
 
 def layouts(cores: int) -> list[Layout]:
-    """One process of every core, one of one thread, one one-thread process per core."""
-    return [Layout(1, cores), Layout(1, 1), Layout(cores, 1)]
+    """One process of every core, one of one thread, one one-thread process per core, one
+    process of a one-thread lane per core."""
+    return [Layout(1, cores), Layout(1, 1), Layout(cores, 1), Layout(1, 1, lanes=cores)]
 
 
 def scaling_ratios(runs: list[LayoutRun], cores: int) -> dict[str, float]:
@@ -100,42 +115,86 @@ def scaling_ratios(runs: list[LayoutRun], cores: int) -> dict[str, float]:
     every_core = by_layout[Layout(1, cores)]
     one_thread = by_layout[Layout(1, 1)]
     spread = by_layout[Layout(cores, 1)]
+    lanes = by_layout[Layout(1, 1, lanes=cores)]
     return {
         # What the four-streams ratio can reach before the broker and the sink.
         "one_thread_processes_vs_one_process": round(spread / every_core, 2),
         # What torch's intra-op threads make of the cores, and what processes make of them.
         "one_process_threads_vs_one_thread": round(every_core / one_thread, 2),
         "one_thread_processes_vs_one_thread": round(spread / one_thread, 2),
+        # What one process gets of the processes' share by lanes instead of torch's threads.
+        "one_thread_lanes_vs_one_process": round(lanes / every_core, 2),
+        "one_thread_lanes_vs_one_thread_processes": round(lanes / spread, 2),
     }
 
 
-def _loop(seconds: float, frames: int, scratch: Path) -> LoopRun:
-    """The child: the worker's processor on the scene, after a warm-up and the parent's go."""
-    from processors.pipeline.frame_processor import FrameInput
+def _loop(seconds: float, frames: int, lanes: int, scratch: Path) -> LoopRun:
+    """The child: ``lanes`` threads, each with the worker's processor of its own (loaded on
+    the thread that runs it, one lane at a time), looping over the scene after a warm-up
+    and the parent's go; their frames together."""
     from processors.worker import build_processor
     from producers.synthetic import SceneConfig, SceneGenerator
     from visiontrack.settings import Settings
 
     settings = Settings().model_copy(update={"data_dir": scratch})
-    processor = build_processor(settings)
-    processor.warm_up()
     config = SceneConfig(width=640, height=480, num_frames=frames)
     images = [f.image for f in SceneGenerator(11, config).frames()]
-    batch = settings.batch_max_frames
-    sys.stdout.write(_READY + "\n")
-    sys.stdout.flush()
-    if sys.stdin.readline().strip() != _GO:
-        raise SystemExit("the parent left before the go")
+    loading = threading.Lock()
+    ready = threading.Barrier(lanes + 1)
+    go = threading.Event()
+    timed = False  # set before ``go``: False if the parent left before its go
+
+    def lane(index: int) -> int:
+        try:
+            with loading:
+                processor = build_processor(settings)
+                processor.warm_up()
+            ready.wait()
+        except BaseException:
+            ready.abort()  # the parent and the other lanes stop waiting
+            raise
+        go.wait()
+        if not timed:
+            return 0
+        return _pass_scene(processor, images, settings.batch_max_frames, f"lane-{index}", seconds)
+
+    with ThreadPoolExecutor(lanes, thread_name_prefix="lane") as pool:
+        done = [pool.submit(lane, i) for i in range(lanes)]
+        try:
+            ready.wait()
+        except threading.BrokenBarrierError:
+            for future in done:
+                future.result()  # raises the lane's error
+            raise
+        try:
+            sys.stdout.write(_READY + "\n")
+            sys.stdout.flush()
+            if sys.stdin.readline().strip() != _GO:
+                raise SystemExit("the parent left before the go")
+            timed = True
+            wall, cpu = time.perf_counter(), time.process_time()
+        finally:
+            go.set()  # the lanes go, or return at once if not ``timed``
+        frames_done = sum(future.result() for future in done)
+    return LoopRun(frames_done, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def _pass_scene(
+    processor: FrameProcessor, images: list[Image], batch: int, name: str, seconds: float
+) -> int:
+    """Batches of the scene through ``processor`` for ``seconds``; the frames it took."""
+    from processors.pipeline.frame_processor import FrameInput
+
     done, lap = 0, 0
-    wall, cpu = time.perf_counter(), time.process_time()
-    while time.perf_counter() - wall < seconds:
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
         # Each pass over the scene is a stream of its own: its tracks start afresh.
-        inputs = (FrameInput(image, f"lap-{lap}", i, 0.0) for i, image in enumerate(images))
-        while time.perf_counter() - wall < seconds and (chunk := list(islice(inputs, batch))):
+        inputs = (FrameInput(image, f"{name}-{lap}", i, 0.0) for i, image in enumerate(images))
+        while time.perf_counter() - started < seconds and (chunk := list(islice(inputs, batch))):
             processor.process_batch(chunk)
             done += len(chunk)
         lap += 1
-    return LoopRun(done, time.perf_counter() - wall, time.process_time() - cpu)
+    return done
 
 
 def _wait_ready(child: subprocess.Popen[str], layout: Layout) -> None:
@@ -151,7 +210,8 @@ def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> La
     """Start the layout's processes, let them all load, then time their loops together."""
     env = os.environ | _TORCH | {"OMP_NUM_THREADS": str(layout.threads)}
     command = [sys.executable, "-m", "benchmarks.core_scaling", "--child"]
-    command += ["--seconds", str(seconds), "--frames", str(frames), "--scratch", str(scratch)]
+    command += ["--seconds", str(seconds), "--frames", str(frames), "--lanes", str(layout.lanes)]
+    command += ["--scratch", str(scratch)]
     children = [
         subprocess.Popen(
             command, cwd=_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -190,8 +250,9 @@ def run_round(
 
 
 def render(runs: list[LayoutRun], ratios: dict[str, float]) -> str:
-    lines = [f"{'layout':<26} {'frames/s':>9} {'cores':>6}"]
-    lines += [f"{r.layout.name:<26} {r.fps:>9.1f} {r.cores:>6.2f}" for r in runs]
+    width = max(len(r.layout.name) for r in runs)
+    lines = [f"{'layout':<{width}} {'frames/s':>9} {'cores':>6}"]
+    lines += [f"{r.layout.name:<{width}} {r.fps:>9.1f} {r.cores:>6.2f}" for r in runs]
     return "\n".join(lines) + "\n" + _ratio_lines(ratios)
 
 
@@ -206,10 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--lanes", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--scratch", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        loop = _loop(args.seconds, args.frames, args.scratch)
+        loop = _loop(args.seconds, args.frames, args.lanes, args.scratch)
         sys.stdout.write(json.dumps(asdict(loop)) + "\n")
         return 0
     if args.rounds < 1:

@@ -5,10 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from benchmarks.core_scaling import Layout, LayoutRun, LoopRun, layouts, main, scaling_ratios
+from benchmarks.core_scaling import (
+    Layout,
+    LayoutRun,
+    LoopRun,
+    _wait_ready,
+    layouts,
+    main,
+    scaling_ratios,
+)
 
 
 def test_a_layout_adds_its_processes_rates_and_cores_over_the_longest_loop() -> None:
@@ -21,14 +32,18 @@ def test_a_layout_adds_its_processes_rates_and_cores_over_the_longest_loop() -> 
 
 
 def test_the_ratios_compare_the_layouts_they_name() -> None:
-    every_core, one_thread, spread = layouts(2)
+    every_core, one_thread, spread, lanes = layouts(2)
     assert (every_core, one_thread, spread) == (Layout(1, 2), Layout(1, 1), Layout(2, 1))
+    assert lanes == Layout(1, 1, lanes=2)
+    assert lanes.name == "1 process x 2 lanes x 1 thread"
     runs = [LayoutRun(spread, 60.0, 2.0), LayoutRun(every_core, 48.0, 1.9)]
-    runs.append(LayoutRun(one_thread, 32.0, 1.0))
+    runs += [LayoutRun(one_thread, 32.0, 1.0), LayoutRun(lanes, 54.0, 1.95)]
     assert scaling_ratios(runs, 2) == {
         "one_thread_processes_vs_one_process": 1.25,
         "one_process_threads_vs_one_thread": 1.5,
         "one_thread_processes_vs_one_thread": 1.88,
+        "one_thread_lanes_vs_one_process": 1.12,
+        "one_thread_lanes_vs_one_thread_processes": 0.9,
     }
 
 
@@ -43,3 +58,30 @@ def test_a_short_run_times_every_layout_in_fresh_worker_processes(
     assert all(r["fps"] > 0 and r["cores"] > 0 for r in runs)
     measured = [LayoutRun(layout, 1.0, 1.0) for layout in layouts(cores)]
     assert report["median_ratios"].keys() == scaling_ratios(measured, cores).keys()
+
+
+def test_a_child_whose_parent_leaves_before_the_go_stops_its_lanes_and_fails(
+    tmp_path: Path,
+) -> None:
+    lanes = Layout(1, 1, lanes=2)
+    command = [sys.executable, "-m", "benchmarks.core_scaling", "--child", "--seconds", "120"]
+    command += ["--frames", "8", "--lanes", "2", "--scratch", str(tmp_path)]
+    child = subprocess.Popen(
+        command,
+        cwd=Path(__file__).resolve().parents[2],
+        env=os.environ | {"OMP_NUM_THREADS": "1"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_ready(child, lanes)
+        # Its input closed with no go; the lanes would loop for 120 s once gone.
+        _, err = child.communicate(input="", timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode != 0
+    assert "the parent left before the go" in err
