@@ -186,11 +186,11 @@ def _pass_scene(
     from processors.pipeline.frame_processor import FrameInput
 
     done, lap = 0, 0
-    started = time.perf_counter()
-    while time.perf_counter() - started < seconds:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
         # Each pass over the scene is a stream of its own: its tracks start afresh.
         inputs = (FrameInput(image, f"{name}-{lap}", i, 0.0) for i, image in enumerate(images))
-        while time.perf_counter() - started < seconds and (chunk := list(islice(inputs, batch))):
+        while time.perf_counter() < deadline and (chunk := list(islice(inputs, batch))):
             processor.process_batch(chunk)
             done += len(chunk)
         lap += 1
@@ -206,18 +206,28 @@ def _wait_ready(child: subprocess.Popen[str], layout: Layout) -> None:
     raise RuntimeError(f"{layout.name}: a child exited {child.wait()} before it was ready")
 
 
-def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> LayoutRun:
-    """Start the layout's processes, let them all load, then time their loops together."""
+def start_child(
+    layout: Layout, seconds: float, frames: int, scratch: Path, stderr: int | None = None
+) -> subprocess.Popen[str]:
+    """One of the layout's processes, talking over its stdin and stdout (ready, go, result)."""
     env = os.environ | _TORCH | {"OMP_NUM_THREADS": str(layout.threads)}
     command = [sys.executable, "-m", "benchmarks.core_scaling", "--child"]
     command += ["--seconds", str(seconds), "--frames", str(frames), "--lanes", str(layout.lanes)]
     command += ["--scratch", str(scratch)]
-    children = [
-        subprocess.Popen(
-            command, cwd=_ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
-        for _ in range(layout.processes)
-    ]
+    return subprocess.Popen(
+        command,
+        cwd=_ROOT,
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
+
+
+def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> LayoutRun:
+    """Start the layout's processes, let them all load, then time their loops together."""
+    children = [start_child(layout, seconds, frames, scratch) for _ in range(layout.processes)]
     try:
         for child in children:
             _wait_ready(child, layout)

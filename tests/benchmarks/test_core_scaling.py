@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from benchmarks.core_scaling import (
     layouts,
     main,
     scaling_ratios,
+    start_child,
 )
 
 
@@ -64,17 +64,7 @@ def test_a_child_whose_parent_leaves_before_the_go_stops_its_lanes_and_fails(
     tmp_path: Path,
 ) -> None:
     lanes = Layout(1, 1, lanes=2)
-    command = [sys.executable, "-m", "benchmarks.core_scaling", "--child", "--seconds", "120"]
-    command += ["--frames", "8", "--lanes", "2", "--scratch", str(tmp_path)]
-    child = subprocess.Popen(
-        command,
-        cwd=Path(__file__).resolve().parents[2],
-        env=os.environ | {"OMP_NUM_THREADS": "1"},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child = start_child(lanes, 120.0, 8, tmp_path, stderr=subprocess.PIPE)
     try:
         _wait_ready(child, lanes)
         # Its input closed with no go; the lanes would loop for 120 s once gone.
