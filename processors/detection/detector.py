@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from processors.detection.openvino_shapes import keep_compiled_shapes
+
 if TYPE_CHECKING:
     from ultralytics import YOLO
 
@@ -144,6 +146,7 @@ class YoloDetector:
         self._imgsz = imgsz
         self._max_det = max_detections
         self._device = device
+        model.add_callback("on_predict_start", keep_compiled_shapes)
         self.names: dict[int, str] = {int(k): str(v) for k, v in model.names.items()}
 
     def class_name(self, class_id: int) -> str:
