@@ -5,7 +5,7 @@ input shape (openvinotoolkit/openvino#37577). Ultralytics (8.4) therefore runs a
 export there as a static model: it letterboxes every image to the full square, and
 whenever a batch's shape differs from the last one's it reads the model again, reshapes it
 and compiles it, keeping only that one. On the Intel host (AMX) each compile took
-0.6 s, so batches of 8 and 5 frames in turn ran at 62 ms a frame against 11 for
+0.6 s, so batches of 8 and 5 frames in turn ran at 57-59 ms a frame against 12 for
 batches of 8 alone, and the square letterbox of a 640x480 frame (416x416) costs a third
 more pixels than the rectangle a dynamic export runs (320x416).
 
@@ -13,9 +13,9 @@ more pixels than the rectangle a dynamic export runs (320x416).
 that avoid the crash but compiles each shape once and keeps it, splits a batch into parts
 of power-of-two sizes (8 -> 8, 7 -> 4 + 2 + 1) so that a letterbox shape needs at most
 four compiled models for batches of up to 8, and letterboxes to rectangles again. The INT8
-detector then took 6.7 ms a frame at batch 8 (7.4 with batches of 8 and 5 in turn) where
-OpenVINO f32 took 7.2. Where Ultralytics runs the export dynamic (every other CPU, every
-f32 export) nothing changes.
+detector then took 6.4-6.8 ms a frame at batch 8 (7.6-8.1 with batches of 8 and 5 in turn)
+where OpenVINO f32 took 6.2-6.5 (three alternating rounds, 640x480 frames). Where
+Ultralytics runs the export dynamic (every other CPU, every f32 export) nothing changes.
 """
 
 from __future__ import annotations
