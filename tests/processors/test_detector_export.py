@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +27,6 @@ from processors.detection.export import (
     export_path,
     exported_detector,
 )
-from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.ground_truth import write_yolo_dataset
 from producers.synthetic.scene import SceneGenerator
@@ -55,12 +53,6 @@ def test_the_backend_follows_from_the_model_reference() -> None:
     assert backend_of(str(int8)) is DetectorBackend.OPENVINO
     with pytest.raises(ValueError, match="only OpenVINO"):
         export_path(source, DetectorBackend.ONNX, 416, Path("/o"), int8=True)
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    configure_ultralytics(tmp_path_factory.mktemp("ultralytics"))
-    yield tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ import torch
 from processors.detection.detector import Detections, YoloDetector, load_yolo, resolve_model_ref
 from processors.detection.export import DetectorBackend, exported_detector
 from processors.detection.openvino_shapes import CompiledShapes, power_of_two_parts
-from processors.detection.ultralytics_env import configure_ultralytics
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.scene import SceneGenerator
 from producers.synthetic.stats import box_iou
@@ -77,17 +75,15 @@ def test_parts_run_on_their_compiled_models_and_join_in_order() -> None:
     forward(batch[:4])
     forward(batch[:1])
     assert len(compiled) == 3  # each shape compiled once
-    forward(batch[:8].repeat(2, 1, 1, 1)[:8])  # a fourth shape: the least recently used goes
+    forward(torch.cat([batch, batch[:1]]))  # a fourth shape: the least recently used goes
     assert forward.shapes == [(4, 3, 2, 2), (1, 3, 2, 2), (8, 3, 2, 2)]
     forward(batch[:2])
     assert compiled[-1] == (2, 3, 2, 2) and len(compiled) == 5  # evicted, so compiled again
 
 
 @pytest.fixture(scope="module")
-def openvino_export(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    configure_ultralytics(tmp_path_factory.mktemp("ultralytics"))
-    models = tmp_path_factory.mktemp("models")
-    yield exported_detector(resolve_model_ref(None), DetectorBackend.OPENVINO, models).ref
+def openvino_export(models: Path) -> str:
+    return exported_detector(resolve_model_ref(None), DetectorBackend.OPENVINO, models).ref
 
 
 @pytest.fixture(scope="module")
