@@ -39,6 +39,7 @@ minutes apart on a shared host whose speed drifts meanwhile.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -70,6 +71,7 @@ from producers.jobs import FileEncoding, publish_file, publish_job
 from producers.synthetic import SceneConfig, SceneGenerator
 from producers.synthetic.live import paced
 from producers.video_file import read_video
+from visiontrack.gc_freeze import freeze_loaded_objects
 from visiontrack.settings import Settings
 
 Image = npt.NDArray[np.uint8]
@@ -293,6 +295,9 @@ def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[BenchPipeline
         local = isolated_settings(settings, work_dir, broker.bootstrap_servers, name="bench")
         with LocalPipeline(local, broker.bootstrap_servers, work_dir / "logs") as pipeline:
             pipeline.stop_worker()
+            # This process stands in for the API's (the sink's), which freezes what it has
+            # loaded once its services run; thawed after, for the next run's collections.
+            freeze_loaded_objects()
 
             def roles() -> dict[str, list[int]]:
                 return {
@@ -304,6 +309,7 @@ def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[BenchPipeline
             with CpuSampler(roles).sampling() as cpu:
                 yield BenchPipeline(pipeline, cpu)
     finally:
+        gc.unfreeze()
         broker.stop()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,7 @@ from processors.threads import single_threaded_blas, single_threaded_torch, torc
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
 from visiontrack.db import create_db_engine, session_factory
+from visiontrack.gc_freeze import freeze_loaded_objects
 from visiontrack.metrics_server import serve_metrics
 from visiontrack.settings import Settings
 
@@ -99,16 +99,6 @@ def build_processor(
     )
 
 
-def _freeze_loaded_objects() -> None:
-    """Keep what is loaded by now (libraries, models: a third of a million objects) out of
-    the cyclic garbage collector's full collections, which otherwise walk all of it while
-    frames stream through, every Python thread of the worker stopped: on a one-stream
-    OpenVINO run, one of 220-260 ms every ~400 frames before, one of ~60 ms every ~1,200
-    frames frozen."""
-    gc.collect()
-    gc.freeze()
-
-
 def _log_warm_up(done: Future[float]) -> None:
     if done.cancelled():  # stopped before it ran
         return
@@ -136,7 +126,9 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
     rules = RulesSource(session_factory(engine))
     rules.reload()  # then on the app's timer
     app = create_app(settings, bootstrap, processor, executor, rules=rules, metrics=metrics)
-    _freeze_loaded_objects()
+    # On a one-stream OpenVINO run, a full collection of 220-260 ms every ~400 frames
+    # before, one of ~60 ms every ~1,200 frames frozen.
+    freeze_loaded_objects()
     # While the worker joins its group (5 s on the bundled broker), not on its first batch.
     executor.submit(processor.warm_up).add_done_callback(_log_warm_up)
     log.info("worker starting", extra={"bootstrap": bootstrap})

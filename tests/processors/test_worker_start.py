@@ -1,29 +1,13 @@
-"""What the worker does as it starts: it keeps what it loaded out of the garbage
-collector's full collections, and says how its models' warm-up went."""
+"""What the worker says of its models' warm-up as it starts."""
 
 from __future__ import annotations
 
-import gc
 import logging
 from concurrent.futures import Future
 
 import pytest
 
-from processors.worker import _freeze_loaded_objects, _log_warm_up
-
-
-def test_objects_loaded_before_the_worker_runs_are_frozen_and_later_ones_are_not() -> None:
-    loaded = {"model": [1.0, 2.0]}
-    try:
-        _freeze_loaded_objects()
-        later = {"frame": [3.0]}
-        tracked = {id(o) for o in gc.get_objects()}  # the permanent generation is not listed
-        assert gc.get_freeze_count() > 0
-        assert id(loaded) not in tracked and id(loaded["model"]) not in tracked
-        assert id(later) in tracked
-    finally:
-        gc.unfreeze()
-    assert id(loaded) in {id(o) for o in gc.get_objects()}
+from processors.worker import _log_warm_up
 
 
 def _warm_up_log(caplog: pytest.LogCaptureFixture, done: Future[float]) -> list[tuple[int, str]]:
