@@ -95,7 +95,7 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
 
     bootstrap = resolve_bootstrap(settings) if settings.sink_in_api else None
     # A full collection of what the API, the dashboard and the sink load walks a quarter
-    # of a million objects (110 ms on 2 cores), the sink's and the requests' threads stopped.
+    # of a million objects (110-140 ms on 2 cores), the sink's and the requests' threads stopped.
     app = create_app(settings, bootstrap, freeze_at_startup=True)
     uvicorn.run(app, host=settings.api_host, port=settings.api_port, log_config=None)
     return 0
