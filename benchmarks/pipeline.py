@@ -295,9 +295,6 @@ def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[BenchPipeline
         local = isolated_settings(settings, work_dir, broker.bootstrap_servers, name="bench")
         with LocalPipeline(local, broker.bootstrap_servers, work_dir / "logs") as pipeline:
             pipeline.stop_worker()
-            # This process stands in for the API's (the sink's), which freezes what it has
-            # loaded once its services run; thawed after, for the next run's collections.
-            freeze_loaded_objects()
 
             def roles() -> dict[str, list[int]]:
                 return {
@@ -306,10 +303,15 @@ def bench_pipeline(settings: Settings, work_dir: Path) -> Iterator[BenchPipeline
                     "sink and store": [os.getpid()],
                 }
 
-            with CpuSampler(roles).sampling() as cpu:
-                yield BenchPipeline(pipeline, cpu)
+            # This process stands in for the API's (the sink's), which freezes what it has
+            # loaded once its services run; thawed after, for the next run's collections.
+            freeze_loaded_objects()
+            try:
+                with CpuSampler(roles).sampling() as cpu:
+                    yield BenchPipeline(pipeline, cpu)
+            finally:
+                gc.unfreeze()
     finally:
-        gc.unfreeze()
         broker.stop()
 
 
