@@ -42,7 +42,11 @@ def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iter
     # The bundled broker reports a partition's end as the start of its last record batch,
     # so changelog recovery would stop short of records that shared a batch: one record
     # per batch here (Apache Kafka needs no such setting).
-    settings = pipeline_settings(topic_partitions=PARTITIONS, worker_producer_max_batch_size=1)
+    # DEBUG: the workers log each frame they skip as applied already, so that a failure's
+    # log tells a frame skipped from one never delivered.
+    settings = pipeline_settings(
+        topic_partitions=PARTITIONS, worker_producer_max_batch_size=1, log_level="DEBUG"
+    )
     with running_pipeline(settings, settings.kafka_bootstrap_servers or "", tmp_path / "logs") as p:
         yield p
 
@@ -124,7 +128,7 @@ def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
             stream_id: sorted(set(range(FRAMES)) - set(store.frame_numbers(stream_id)))
             for stream_id in jobs
         }
-        tail = pipeline.local.worker_log_tail("worker")
+        tail = pipeline.local.worker_log_tail("worker", chars=20_000)
         raise AssertionError(f"jobs unfinished, frames missing {missing}:\n{tail}") from exc
     assert all(job.state == "done" for job in finished.values())
     # The first worker took the stream back from the dead one's state.
