@@ -68,9 +68,18 @@ class _Intake:
     """Reads agents' input records; a bad one goes to the dead-letter topic, logged with
     its stream, topic, partition and offset."""
 
-    def __init__(self, dead_topic: faust.TopicT, metrics: WorkerMetrics) -> None:
+    def __init__(self, app: faust.App, dead_topic: faust.TopicT, metrics: WorkerMetrics) -> None:
+        self._app = app
         self._dead_topic = dead_topic
         self.metrics = metrics
+
+    async def admit(self, event: Any) -> bool:
+        """Whether the event's record comes in its partition's order; if records before
+        it went missing on the way, they are read again and it comes after them
+        (:meth:`RewindingConsumer.admit`)."""
+        consumer = self._app.consumer
+        assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
+        return await consumer.admit(event.message)
 
     async def reject(self, event: Any, stage: str, reason: str, stream_id: str | None) -> None:
         msg = event.message
@@ -156,7 +165,7 @@ def create_app(
     """
     app = _faust_app(settings, bootstrap)
     topics = _Topics.of(app, settings.topics)
-    intake = _Intake(topics.dead, metrics or WorkerMetrics(group=settings.worker_id))
+    intake = _Intake(app, topics.dead, metrics or WorkerMetrics(group=settings.worker_id))
     analytics = None if rules is None else _Analytics(app, settings, rules)
     _add_tracking(
         app, settings, topics, intake, processor=processor, executor=executor, analytics=analytics
@@ -219,7 +228,10 @@ async def _fresh_frames(
     fresh: _Fresh = []
     newest: dict[str, int] = {}
     for event in events:
-        if (frame := await intake.read(event, FrameMessage)) is None:
+        if (
+            not await intake.admit(event)
+            or (frame := await intake.read(event, FrameMessage)) is None
+        ):
             continue
         intake.metrics.frames_in.labels(frame.stream_id).inc()
         last = newest.get(frame.stream_id, applied.get(frame.stream_id, -1))
@@ -446,7 +458,7 @@ async def _fresh_chunks(
     fresh: _FreshChunks = []
     newest: dict[str, int] = {}
     for event in events:
-        if (chunk := await intake.read(event, VideoChunk)) is None:
+        if not await intake.admit(event) or (chunk := await intake.read(event, VideoChunk)) is None:
             continue
         intake.metrics.frames_in.labels(chunk.stream_id).inc(chunk.frame_count)
         after = newest.get(chunk.stream_id, applied.get(chunk.stream_id, -1))

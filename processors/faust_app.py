@@ -20,6 +20,12 @@ records of a stream partition.
    :class:`KeepQueuesOnResume` keeps them; queues are still cleared when partitions are
    revoked, and Faust still drops events of an older consumer generation.
 
+3. **An agent takes a partition's records in offset order, none left out.** Whatever else
+   drops a record between the broker and an agent, the agents ask the consumer to
+   :meth:`RewindingConsumer.admit` each record; after a gap it holds the record back,
+   unacknowledged, and reads the partition again from the first one missing
+   (:mod:`processors.delivery_order`).
+
 It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
 (the bundled one) then holds every record of a quiet stream for up to that long; and it
@@ -40,10 +46,13 @@ import faust
 from faust.exceptions import ConsumerNotStarted
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
+from faust.types.tuples import ack_lock
+from mode.utils.futures import notify
 from mode.utils.objects import cached_property
 from mode.utils.queues import FlowControlEvent
 
 from processors.consumer_lag import PartitionOffsets
+from processors.delivery_order import PartitionSequences
 
 __all__ = [
     "KeepQueuesOnResume",
@@ -94,8 +103,9 @@ def skipped_records(read_offset: int | None, offset: int) -> int:
 
 class RewindingConsumer(aiokafka_driver.Consumer):
     """Faust's aiokafka consumer, which seeks a stream partition back when Faust dropped
-    records of it that were fetched while the partition was paused, and whenever the next
-    record of a stream partition is not the one after the last read."""
+    records of it that were fetched while the partition was paused, whenever the next
+    record of a stream partition is not the one after the last read, and whenever an agent
+    finds one missing (:meth:`admit`)."""
 
     _fetched: Mapping[TP, Any] = {}
 
@@ -103,6 +113,74 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         super().__init__(*args, **kwargs)
         self._reread_from: dict[TP, int] = {}
         self._dropped: Counter[str] = Counter()
+        self._sequences: PartitionSequences[TP] = PartitionSequences()
+        self._held_back: set[tuple[TP, int]] = set()  # records admit refused, not yet acked
+        self._held: frozenset[TP] = frozenset()  # the partitions of the last assignment
+
+    async def admit(self, message: Message) -> bool:
+        """Whether the agent may take ``message``: False when records of its partition
+        before it have not reached the agent. The partition is then read again from the
+        first of them, and ``message`` is held back: its acknowledgement does not count,
+        so no commit passes the missing records before they are taken, and it comes again
+        after them."""
+        tp, offset = message.tp, message.offset
+        gap = self._sequences.check(tp, offset)
+        if gap is not None and gap.seek and await self._deleted_before(tp, gap.first):
+            gap = self._sequences.check(tp, offset)
+        if gap is None:
+            return True
+        self._held_back.add((tp, offset))
+        if gap.seek and tp in self.assignment():
+            self._dropped[tp.topic] += gap.count
+            log.warning(
+                "records %d-%d of %s have not reached the agent: reading it again from %d",
+                gap.first,
+                gap.last,
+                tp,
+                gap.first,
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": gap.first},
+            )
+            await self.seek(tp, gap.first)
+        return False
+
+    async def _deleted_before(self, tp: TP, first_missing: int) -> bool:
+        """Whether the missing records from ``first_missing`` on are partly deleted from
+        the log (by retention): the agent then goes on from the earliest left."""
+        earliest = (await self.earliest_offsets(tp)).get(tp, 0)
+        if earliest <= first_missing:
+            return False
+        log.error(
+            "records %d-%d of %s were deleted before they were read: its agent goes on "
+            "from offset %d",
+            first_missing,
+            earliest - 1,
+            tp,
+            earliest,
+            extra={"topic": tp.topic, "partition": tp.partition, "offset": earliest},
+        )
+        self._sequences.start_at(tp, earliest)
+        return True
+
+    def ack(self, message: Message) -> bool:
+        key = (message.tp, message.offset)
+        if key not in self._held_back:
+            return super().ack(message)
+        # Done with, as far as waiting for the agents goes; not safe to commit.
+        with ack_lock:
+            self._held_back.discard(key)
+            message.acked = True
+            self._unacked_messages.discard(message)
+            notify(self._waiting_for_ack)
+        return False
+
+    async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
+        # Each rebalance revokes every partition first; one held through it goes on
+        # where its agent was.
+        kept = self._held & assigned
+        self._sequences.keep_only(kept)
+        self._held_back = {(tp, offset) for tp, offset in self._held_back if tp in kept}
+        self._held = frozenset(assigned)
+        await super().on_partitions_assigned(assigned, generation_id)
 
     def take_dropped(self) -> Counter[str]:
         """Records per topic dropped on the way and read again since the last call."""

@@ -1,16 +1,19 @@
-"""The worker's Faust app: records fetched while a partition was paused are read again, and
-stream queues keep their events when flow resumes after a rebalance, and the consumer
-fetches with the app's fetch wait; its producer lingers as the settings say."""
+"""The worker's Faust app: records fetched while a partition was paused are read again,
+stream queues keep their events when flow resumes after a rebalance, an agent takes a
+partition's records in order (a gap is read again, the record after it held back), and
+the consumer fetches with the app's fetch wait; its producer lingers as the settings say."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
+from faust.types.tuples import ConsumerMessage
 from mode.utils.queues import FlowControlEvent, FlowControlQueue
 
 from processors.app import _faust_app
@@ -181,3 +184,128 @@ def test_the_worker_producer_lingers_as_the_settings_say(tmp_path: Path) -> None
     assert isinstance(producer, aiokafka_driver.Producer)
     # What the aiokafka producer is created with.
     assert producer._settings_default()["linger_ms"] == 7
+
+
+def _message(tp: TP, offset: int) -> ConsumerMessage:
+    message = ConsumerMessage(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None)
+    message.incref()  # one stream holds it, as the conductor counts
+    return message
+
+
+@dataclass
+class _FakedBroker:
+    """What the consumer would ask the broker: the assignment and earliest offset it
+    answers, and the seeks made."""
+
+    assigned: set[TP]
+    earliest: int = 0
+    seeks: list[tuple[TP, int]] = field(default_factory=list)
+
+    def consumer(self, monkeypatch: pytest.MonkeyPatch, name: str) -> RewindingConsumer:
+        """A worker app's consumer, for topics that are acked as an agent's are; to be
+        made in a running event loop."""
+        app = WorkerApp(name, broker="kafka://127.0.0.1:1", web_enabled=False)
+        app.topics.acking_topics.update(tp.topic for tp in self.assigned)
+        consumer = app.consumer
+        assert isinstance(consumer, RewindingConsumer)
+        monkeypatch.setattr(consumer, "seek", self._seek)
+        monkeypatch.setattr(consumer, "assignment", lambda: self.assigned)
+        monkeypatch.setattr(consumer, "earliest_offsets", self._earliest_offsets)
+        return consumer
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+    async def _earliest_offsets(self, *partitions: TP) -> dict[TP, int]:
+        return dict.fromkeys(partitions, self.earliest)
+
+
+def test_an_agent_holds_back_a_record_after_a_gap_and_the_partition_is_read_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp})
+
+    async def run() -> tuple[list[bool], list[list[int]], Counter[str]]:
+        consumer = broker.consumer(monkeypatch, "admit-test")
+        admitted, acked = [], []
+        for take in [[*range(250, 256), 274, 275], list(range(256, 276))]:
+            for offset in take:
+                message = _message(tp, offset)
+                admitted.append(await consumer.admit(message))
+                message.ack(consumer)  # every event of a take is acked after it
+            acked.append(sorted(consumer._acked[tp]))
+        return admitted, acked, consumer.take_dropped()
+
+    admitted, acked, dropped = asyncio.run(run())
+    assert admitted == [True] * 6 + [False, False] + [True] * 20
+    assert broker.seeks == [(tp, 256)]  # once, though two records were held back
+    # The held-back records' acks do not count: nothing past 255 is committable before
+    # 256-273 come; then all of them are, each once.
+    assert acked == [list(range(250, 256)), list(range(250, 276))]
+    assert dropped == {"vt.frames": 18}  # 256-273
+
+
+def test_a_held_back_record_does_not_keep_a_rebalance_waiting_or_count_as_committable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp})
+
+    async def run() -> tuple[list[int], int, bool]:
+        consumer = broker.consumer(monkeypatch, "hold-test")
+        assert await consumer.admit(_message(tp, 10))
+        held = _message(tp, 14)
+        consumer.track_message(held)  # the stream tracks what it reads
+        assert not await consumer.admit(held)
+        acked_now = held.ack(consumer)
+        return list(consumer._acked[tp]), len(consumer._unacked_messages), acked_now
+
+    acked, unacked, acked_now = asyncio.run(run())
+    assert acked == [] and not acked_now
+    assert unacked == 0  # Faust's wait for the agents at a rebalance does not wait on it
+
+
+def test_the_order_of_a_partition_held_through_a_rebalance_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held, moved, new = TP("vt.frames", 1), TP("vt.frames", 0), TP("vt.frames", 2)
+    broker = _FakedBroker({held, moved, new})
+
+    async def assigned_upstream(self: object, assigned: set[TP], generation_id: int = 0) -> None:
+        pass
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", assigned_upstream)
+
+    async def run() -> list[bool]:
+        consumer = broker.consumer(monkeypatch, "assign-test")
+        await consumer.on_partitions_assigned({held, moved})
+        assert await consumer.admit(_message(held, 100))
+        assert await consumer.admit(_message(moved, 100))
+        await consumer.on_partitions_assigned({held, new})  # moved went away
+        await consumer.on_partitions_assigned({held, new, moved})  # and came back
+        return [
+            await consumer.admit(_message(held, 120)),  # still expects 101: a gap
+            await consumer.admit(_message(moved, 120)),  # anew: from where it is
+        ]
+
+    assert asyncio.run(run()) == [False, True]
+
+
+def test_records_deleted_before_they_were_read_are_gone_past_with_an_error(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp}, earliest=264)  # retention deleted up to 263
+
+    async def run() -> list[bool]:
+        consumer = broker.consumer(monkeypatch, "retention-test")
+        return [await consumer.admit(_message(tp, o)) for o in (255, 264, 270, 265)]
+
+    assert asyncio.run(run()) == [True, True, False, True]
+    assert broker.seeks == [(tp, 265)]  # 265-269 are still there: read again
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [
+        f"records 256-263 of {tp} were deleted before they were read: its agent goes on "
+        "from offset 264"
+    ]
