@@ -114,7 +114,9 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._reread_from: dict[TP, int] = {}
         self._dropped: Counter[str] = Counter()
         self._sequences: PartitionSequences[TP] = PartitionSequences()
-        self._held_back: set[tuple[TP, int]] = set()  # records admit refused, not yet acked
+        # Records admit refused and not yet acked, by partition and offset: counted, as
+        # Faust may deliver a record twice, and only the copy taken may count as acked.
+        self._held_back: Counter[tuple[TP, int]] = Counter()
         self._held: frozenset[TP] = frozenset()  # the partitions of the last assignment
 
     async def admit(self, message: Message) -> bool:
@@ -129,7 +131,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             gap = self._sequences.check(tp, offset)
         if gap is None:
             return True
-        self._held_back.add((tp, offset))
+        self._held_back[tp, offset] += 1
         if gap.seek and tp in self.assignment():
             self._dropped[tp.topic] += gap.count
             log.warning(
@@ -163,11 +165,13 @@ class RewindingConsumer(aiokafka_driver.Consumer):
 
     def ack(self, message: Message) -> bool:
         key = (message.tp, message.offset)
-        if key not in self._held_back:
+        if not self._held_back[key]:
             return super().ack(message)
         # Done with, as far as waiting for the agents goes; not safe to commit.
         with ack_lock:
-            self._held_back.discard(key)
+            self._held_back[key] -= 1
+            if not self._held_back[key]:
+                del self._held_back[key]
             message.acked = True
             self._unacked_messages.discard(message)
             notify(self._waiting_for_ack)
@@ -178,7 +182,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         # where its agent was.
         kept = self._held & assigned
         self._sequences.keep_only(kept)
-        self._held_back = {(tp, offset) for tp, offset in self._held_back if tp in kept}
+        self._held_back = Counter({k: n for k, n in self._held_back.items() if k[0] in kept})
         self._held = frozenset(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 

@@ -229,17 +229,19 @@ def test_an_agent_holds_back_a_record_after_a_gap_and_the_partition_is_read_agai
     async def run() -> tuple[list[bool], list[list[int]], Counter[str]]:
         consumer = broker.consumer(monkeypatch, "admit-test")
         admitted, acked = [], []
-        for take in [[*range(250, 256), 274, 275], list(range(256, 276))]:
-            for offset in take:
-                message = _message(tp, offset)
-                admitted.append(await consumer.admit(message))
-                message.ack(consumer)  # every event of a take is acked after it
+        # 275 comes twice before the read from 256 (Faust delivers again the record at
+        # its read offset): neither held-back copy's ack may count.
+        for take in [[*range(250, 256), 274, 275, 275], list(range(256, 276))]:
+            messages = [_message(tp, offset) for offset in take]
+            admitted += [await consumer.admit(message) for message in messages]
+            for message in messages:  # every event of a take is acked after it
+                message.ack(consumer)
             acked.append(sorted(consumer._acked[tp]))
         return admitted, acked, consumer.take_dropped()
 
     admitted, acked, dropped = asyncio.run(run())
-    assert admitted == [True] * 6 + [False, False] + [True] * 20
-    assert broker.seeks == [(tp, 256)]  # once, though two records were held back
+    assert admitted == [True] * 6 + [False] * 3 + [True] * 20
+    assert broker.seeks == [(tp, 256)]  # once, though three records were held back
     # The held-back records' acks do not count: nothing past 255 is committable before
     # 256-273 come; then all of them are, each once.
     assert acked == [list(range(250, 256)), list(range(250, 276))]
