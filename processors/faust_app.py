@@ -165,7 +165,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
 
     def ack(self, message: Message) -> bool:
         key = (message.tp, message.offset)
-        if not self._held_back[key]:
+        if message.acked or not self._held_back[key]:
             return super().ack(message)
         # Done with, as far as waiting for the agents goes; not safe to commit.
         with ack_lock:
