@@ -64,6 +64,12 @@ def _faust_app(settings: Settings, bootstrap: str) -> faust.App:
     )
 
 
+def _consumer(app: faust.App) -> RewindingConsumer:
+    consumer = app.consumer
+    assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
+    return consumer
+
+
 class _Intake:
     """Reads agents' input records; a bad one goes to the dead-letter topic, logged with
     its stream, topic, partition and offset."""
@@ -77,9 +83,7 @@ class _Intake:
         """Whether the event's record comes in its partition's order; if records before
         it went missing on the way, they are read again and it comes after them
         (:meth:`RewindingConsumer.admit`)."""
-        consumer = self._app.consumer
-        assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
-        return await consumer.admit(event.message)
+        return await _consumer(self._app).admit(event.message)
 
     async def reject(self, event: Any, stage: str, reason: str, stream_id: str | None) -> None:
         msg = event.message
@@ -211,8 +215,7 @@ def _add_consumer_metrics(app: faust.App, settings: Settings, metrics: WorkerMet
 
     @app.timer(interval=settings.worker_lag_interval_s)  # type: ignore[untyped-decorator]
     async def report_consumer_metrics() -> None:
-        consumer = app.consumer
-        assert isinstance(consumer, RewindingConsumer)  # WorkerApp's transport makes it
+        consumer = _consumer(app)
         metrics.consumer_lag.record(consumer.partition_offsets(inputs))
         for topic, count in consumer.take_dropped().items():
             metrics.records_dropped.labels(topic).inc(count)

@@ -69,7 +69,7 @@ class PartitionSequences(Generic[P]):
         if expected is not None and offset < expected:
             return None
         if expected is None or offset == expected:
-            self._took(partition, offset)
+            self.start_at(partition, offset + 1)
             return None
         reread = self._rereads.get(partition)
         if reread is None or reread.first != expected:
@@ -83,13 +83,10 @@ class PartitionSequences(Generic[P]):
         return Gap(expected, offset - 1, seek=stepped_back)
 
     def start_at(self, partition: P, offset: int) -> None:
-        """Records of ``partition`` before ``offset`` are not in the log any more (deleted
-        by retention before they were read): its agent takes it on from ``offset``."""
+        """The agent takes ``partition`` on from ``offset``: after the record before it,
+        or because records before it are not in the log any more (deleted by retention
+        before they were read)."""
         self._next[partition] = offset
-        self._rereads.pop(partition, None)
-
-    def _took(self, partition: P, offset: int) -> None:
-        self._next[partition] = offset + 1
         self._rereads.pop(partition, None)
 
     def keep_only(self, partitions: Collection[P]) -> None:

@@ -4,16 +4,16 @@ broker, taken in order, each once, and the consumer commits through them."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from collections.abc import Callable
 
 import faust
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from infra.broker import BundledBroker
-from processors.app import faust_broker_urls
-from processors.faust_app import RewindingConsumer, WorkerApp
-from tests.conftest import unique
+from processors.app import _faust_app
+from processors.faust_app import RewindingConsumer
+from visiontrack.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -37,20 +37,10 @@ def _committed(bootstrap: str, group: str, topic: str, partition: int) -> int:
         consumer.close()
 
 
-async def _take_all(
-    bootstrap: str, topic: str, group: str, data_dir: Path
-) -> tuple[list[int], set[int]]:
+async def _take_all(settings: Settings, bootstrap: str) -> tuple[list[int], set[int]]:
     """The records the agent took, in order, and the partitions they came from."""
-    app = WorkerApp(
-        group,
-        broker=faust_broker_urls(bootstrap),
-        datadir=str(data_dir),
-        store="memory://",
-        topic_partitions=1,
-        consumer_auto_offset_reset="earliest",
-        fetch_max_wait_ms=50,
-        web_enabled=False,
-    )
+    app = _faust_app(settings, bootstrap)
+    topic = settings.topics.frames
     source = app.topic(topic, key_type=bytes, value_type=bytes, value_serializer="raw")
     taken: list[int] = []
     partitions: set[int] = set()
@@ -84,11 +74,14 @@ async def _take_all(
 
 
 def test_records_lost_on_the_way_are_read_again_in_order_and_committed(
-    broker: BundledBroker, tmp_path: Path
+    broker: BundledBroker, make_settings: Callable[..., Settings]
 ) -> None:
-    topic, group = unique("vt_order"), unique("vt-order")
+    # The worker's own Faust app (its consumer, flow control and fetch wait).
+    settings = make_settings(consumer_fetch_max_wait_ms=50)
+    settings.data_dir.mkdir(parents=True)  # the worker's models are there before its app
+    topic, group = settings.topics.frames, settings.worker_id
     _publish(broker.bootstrap_servers, topic)
-    taken, partitions = asyncio.run(_take_all(broker.bootstrap_servers, topic, group, tmp_path))
+    taken, partitions = asyncio.run(_take_all(settings, broker.bootstrap_servers))
     assert taken == list(range(RECORDS))  # in order, each once, 20-29 included
     (partition,) = partitions  # one key
     assert _committed(broker.bootstrap_servers, group, topic, partition) == RECORDS

@@ -129,26 +129,48 @@ def test_a_jump_past_the_next_offset_is_taken_for_skipped_records() -> None:
     assert skipped_records(0, 176) == 0  # Faust registers no gap after offset 0 either
 
 
+@dataclass
+class _FakedBroker:
+    """What the consumer would ask the broker: the assignment and earliest offset it
+    answers, and the seeks made."""
+
+    assigned: set[TP]
+    earliest: int = 0
+    seeks: list[tuple[TP, int]] = field(default_factory=list)
+
+    def consumer(self, monkeypatch: pytest.MonkeyPatch, name: str) -> RewindingConsumer:
+        """A worker app's consumer, for topics that are acked as an agent's are; to be
+        made in a running event loop."""
+        app = WorkerApp(name, broker="kafka://127.0.0.1:1", web_enabled=False)
+        app.topics.acking_topics.update(tp.topic for tp in self.assigned)
+        consumer = app.consumer
+        assert isinstance(consumer, RewindingConsumer)
+        monkeypatch.setattr(consumer, "seek", self._seek)
+        monkeypatch.setattr(consumer, "assignment", lambda: self.assigned)
+        monkeypatch.setattr(consumer, "earliest_offsets", self._earliest_offsets)
+        return consumer
+
+    async def _seek(self, partition: TP, offset: int) -> None:
+        self.seeks.append((partition, offset))
+
+    async def _earliest_offsets(self, *partitions: TP) -> dict[TP, int]:
+        return dict.fromkeys(partitions, self.earliest)
+
+
 def test_records_skipped_by_a_jump_are_read_again_and_counted_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tp = TP("vt.frames", 3)
-    seeks: list[tuple[TP, int]] = []
-
-    async def seek(partition: TP, offset: int) -> None:
-        seeks.append((partition, offset))
+    broker = _FakedBroker({tp})
 
     async def run() -> tuple[bool, Counter[str], Counter[str]]:
-        app = WorkerApp("dropped-test", broker="kafka://127.0.0.1:1", web_enabled=False)
-        consumer = app.consumer
-        assert isinstance(consumer, RewindingConsumer)
-        monkeypatch.setattr(consumer, "seek", seek)
+        consumer = broker.consumer(monkeypatch, "dropped-test")
         consumer._read_offset[tp] = 151
         reread = await consumer._reread_skipped(tp, 176)
         return reread, consumer.take_dropped(), consumer.take_dropped()
 
     reread, dropped, after = asyncio.run(run())
-    assert reread and seeks == [(tp, 151)]
+    assert reread and broker.seeks == [(tp, 151)]
     assert dropped == {"vt.frames": 24}  # 152-175
     assert after == {}  # taken
 
@@ -190,34 +212,6 @@ def _message(tp: TP, offset: int) -> ConsumerMessage:
     message = ConsumerMessage(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None)
     message.incref()  # one stream holds it, as the conductor counts
     return message
-
-
-@dataclass
-class _FakedBroker:
-    """What the consumer would ask the broker: the assignment and earliest offset it
-    answers, and the seeks made."""
-
-    assigned: set[TP]
-    earliest: int = 0
-    seeks: list[tuple[TP, int]] = field(default_factory=list)
-
-    def consumer(self, monkeypatch: pytest.MonkeyPatch, name: str) -> RewindingConsumer:
-        """A worker app's consumer, for topics that are acked as an agent's are; to be
-        made in a running event loop."""
-        app = WorkerApp(name, broker="kafka://127.0.0.1:1", web_enabled=False)
-        app.topics.acking_topics.update(tp.topic for tp in self.assigned)
-        consumer = app.consumer
-        assert isinstance(consumer, RewindingConsumer)
-        monkeypatch.setattr(consumer, "seek", self._seek)
-        monkeypatch.setattr(consumer, "assignment", lambda: self.assigned)
-        monkeypatch.setattr(consumer, "earliest_offsets", self._earliest_offsets)
-        return consumer
-
-    async def _seek(self, partition: TP, offset: int) -> None:
-        self.seeks.append((partition, offset))
-
-    async def _earliest_offsets(self, *partitions: TP) -> dict[TP, int]:
-        return dict.fromkeys(partitions, self.earliest)
 
 
 def test_an_agent_holds_back_a_record_after_a_gap_and_the_partition_is_read_again(
