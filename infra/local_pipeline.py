@@ -138,6 +138,13 @@ class LocalPipeline:
             worker.kill()
             return worker.wait()
 
+    def wait_for_exit(self, name: str = "worker", timeout: float = 60.0) -> int:
+        """Wait until the worker exits on its own; its exit code."""
+        worker = self._workers[name]
+        code = worker.wait(timeout)
+        del self._workers[name]
+        return code
+
     def worker_pids(self) -> dict[str, int]:
         """The process id of each running worker, by name."""
         return {name: worker.pid for name, worker in self._workers.items()}

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import faust
 from faust.types import TP
+from mode import CrashingSupervisor
 
 from processors.analytics.runner import AnalyticsRunner
 from processors.faust_app import RewindingConsumer, WorkerApp
@@ -84,6 +86,30 @@ class _Intake:
         it went missing on the way, they are read again and it comes after them
         (:meth:`RewindingConsumer.admit`)."""
         return await _consumer(self._app).admit(event.message)
+
+    @contextmanager
+    def finishing(self, events: Sequence[Any]) -> Iterator[None]:
+        """Work a take off. If the agent fails part way, none of the take's records is
+        ever committed (:meth:`RewindingConsumer.withhold`) and the error goes on to stop
+        the worker: whoever holds their partitions next reads them again, skips the frames
+        recorded as applied and restores the trackers from the tables. Faust could not
+        restart the agent in this process: a take buffer stays on the stream it read."""
+        try:
+            yield
+        except BaseException as exc:
+            _consumer(self._app).withhold(event.message for event in events)
+            if not isinstance(exc, asyncio.CancelledError):
+                first = events[0].message
+                log.error(
+                    "a take of %d records failed: the worker stops, and they are read again",
+                    len(events),
+                    extra={
+                        "topic": first.topic,
+                        "partition": first.partition,
+                        "offset": first.offset,
+                    },
+                )
+            raise
 
     async def reject(self, event: Any, stage: str, reason: str, stream_id: str | None) -> None:
         msg = event.message
@@ -405,7 +431,27 @@ def _add_tracking(
         for one in events.events:
             intake.metrics.events.labels(one.kind).inc()
 
-    @app.agent(topics.frames, concurrency=1)  # writes a table: one at a time
+    async def track_frames(fresh: _Fresh, newest: dict[str, int]) -> _Take:
+        """Track a take's frames: its batches all queued for the models thread at once,
+        each batch's tracks sent while the next runs."""
+        take = _Take()
+        submitted = _submit_batches(fresh, settings.batch_max_frames, processor, executor)
+        try:
+            for batch, tracked in submitted:
+                for (event, frame), result in zip(batch, await tracked, strict=True):
+                    take.latest[frame.stream_id] = (event, newest[frame.stream_id])
+                    if isinstance(result, FrameDecodeError):
+                        await intake.reject(event, "decode-frame", str(result), frame.stream_id)
+                    else:
+                        await send(take, result)
+        finally:
+            for _, tracked in submitted:  # after a failed batch: those not started
+                tracked.cancel()
+        return take
+
+    # One at a time: the agents write tables. An agent that raises stops the worker
+    # (see _Intake.finishing) rather than be restarted by Faust.
+    @app.agent(topics.frames, concurrency=1, supervisor_strategy=CrashingSupervisor)
     async def process_frames(stream: faust.StreamT[bytes]) -> None:
         # take_events is on faust.Stream, the class of every agent stream, not on StreamT.
         assert isinstance(stream, faust.Stream)
@@ -413,26 +459,15 @@ def _add_tracking(
         # A take's events are acknowledged when the next take is asked for: after its
         # tracks are delivered and its streams' state recorded, below.
         async for events in stream.take_events(size, settings.batch_max_wait_s):
-            fresh, newest = await _fresh_frames(events, intake, tables.applied)
-            if not fresh:
-                continue
-            await tables.sync(newest, processor, executor)
-            take = _Take()
-            submitted = _submit_batches(fresh, settings.batch_max_frames, processor, executor)
-            try:
-                for batch, tracked in submitted:
-                    for (event, frame), result in zip(batch, await tracked, strict=True):
-                        take.latest[frame.stream_id] = (event, newest[frame.stream_id])
-                        if isinstance(result, FrameDecodeError):
-                            await intake.reject(event, "decode-frame", str(result), frame.stream_id)
-                        else:
-                            await send(take, result)
-            finally:
-                for _, tracked in submitted:  # after a failed batch: those not started
-                    tracked.cancel()
-            await tables.record_after_delivery(take, processor, executor)
+            with intake.finishing(events):
+                fresh, newest = await _fresh_frames(events, intake, tables.applied)
+                if not fresh:
+                    continue
+                await tables.sync(newest, processor, executor)
+                take = await track_frames(fresh, newest)
+                await tables.record_after_delivery(take, processor, executor)
 
-    @app.agent(topics.chunks, concurrency=1)  # writes the same tables: one at a time
+    @app.agent(topics.chunks, concurrency=1, supervisor_strategy=CrashingSupervisor)  # same tables
     async def process_chunks(stream: faust.StreamT[bytes]) -> None:
         assert isinstance(stream, faust.Stream)
         # As with frames: every chunk of a take is queued for the models thread at once,
@@ -442,12 +477,14 @@ def _add_tracking(
         async for events in stream.take_events(
             settings.batches_per_take, settings.batch_max_wait_s
         ):
-            fresh = await _fresh_chunks(events, intake, tables.applied)
-            if not fresh:
-                continue
-            await tables.sync({chunk.stream_id for _, chunk, _ in fresh}, processor, executor)
-            take = await _track_chunks(fresh, processor, executor, intake, send)
-            await tables.record_after_delivery(take, processor, executor)
+            with intake.finishing(events):
+                fresh = await _fresh_chunks(events, intake, tables.applied)
+                if not fresh:
+                    continue
+                stream_ids = {chunk.stream_id for _, chunk, _ in fresh}
+                await tables.sync(stream_ids, processor, executor)
+                take = await _track_chunks(fresh, processor, executor, intake, send)
+                await tables.record_after_delivery(take, processor, executor)
 
 
 _FreshChunks = list[tuple[Any, VideoChunk, int]]  # event, chunk, last frame applied before

@@ -24,7 +24,8 @@ records of a stream partition.
    drops a record between the broker and an agent, the agents ask the consumer to
    :meth:`RewindingConsumer.admit` each record; after a gap it holds the record back,
    unacknowledged, and reads the partition again from the first one missing
-   (:mod:`processors.delivery_order`).
+   (:mod:`processors.delivery_order`). A take an agent fails part way is withheld from
+   every commit (:meth:`RewindingConsumer.withhold`).
 
 It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
@@ -38,7 +39,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping
 from typing import Any, cast
 
 import aiokafka  # type: ignore[import-untyped]
@@ -176,6 +177,15 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             self._unacked_messages.discard(message)
             notify(self._waiting_for_ack)
         return False
+
+    def withhold(self, messages: Iterable[Message]) -> None:
+        """The agent could not finish with ``messages`` (a take that failed part way):
+        they are done with as far as waiting for the agents goes, but their acks never count
+        towards a commit, so whoever holds their partitions next reads them again."""
+        for message in messages:
+            if not message.acked:
+                self._held_back[message.tp, message.offset] += 1
+                self.ack(message)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         # Each rebalance revokes every partition first; one held through it goes on

@@ -6,7 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from itertools import accumulate
 from pathlib import Path
 
@@ -161,13 +163,114 @@ def test_redelivered_frames_are_not_applied_twice(pipeline: Pipeline, tmp_path: 
     _resend_and_check(pipeline, tmp_path, first_job)
 
 
-def test_a_restarted_worker_still_skips_applied_frames(pipeline: Pipeline, tmp_path: Path) -> None:
-    """The applied-frames table is restored from its changelog by the new worker."""
-    first_job = _publish(pipeline, bikes_video(), "cam")
-    assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
-    assert pipeline.local.stop_worker() == 0
+def test_a_worker_stopped_mid_job_carries_on_where_it_stopped(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """A worker stopped with SIGTERM mid-job (a rolling deploy) finishes the take it is on
+    before it goes; the next one restores the applied-frames table from its changelog and
+    takes the job on from there: every frame applied once, re-sent ones included."""
+    store = pipeline.local.services.store
+    with ThreadPoolExecutor(1) as publisher:
+        publishing = publisher.submit(_publish, pipeline, bikes_video(), "cam")
+        deadline = time.monotonic() + 120
+        while store.frame_count("cam") < 30:
+            pipeline.local.check_worker()
+            assert time.monotonic() < deadline, "the worker stored no frame"
+            time.sleep(0.1)
+        assert pipeline.local.stop_worker() == 0
+        first_job = publishing.result()
+    tracked = read_topic(pipeline.bootstrap, pipeline.settings.topics.tracks)
+    assert len(tracked) < 250, "the job was done before the stop"
     pipeline.local.start_worker()
+    assert pipeline.wait_for_job(first_job)["frames_processed"] == 250
     _resend_and_check(pipeline, tmp_path, first_job)
+
+
+# Loaded by the faulty worker's interpreter at start (a sitecustomize module): the frame
+# processor, once imported, raises on the batch with frame FAILS_AT, the first time only.
+FAILS_AT = 110
+_FAULT = f"""
+import importlib.abc
+import importlib.util
+import sys
+
+MODULE = "processors.pipeline.frame_processor"
+
+
+def _fail_once(cls):
+    process_messages = cls.process_messages
+    failed = []
+
+    def failing(self, frames):
+        if not failed and any(f.frame_no == {FAILS_AT} for f in frames):
+            failed.append(True)
+            raise RuntimeError("injected: the models thread failed")
+        return process_messages(self, frames)
+
+    cls.process_messages = failing
+
+
+class _Patcher(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name != MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        exec_module = spec.loader.exec_module
+
+        def exec_and_patch(module):
+            exec_module(module)
+            _fail_once(module.FrameProcessor)
+
+        spec.loader.exec_module = exec_and_patch
+        return spec
+
+
+sys.meta_path.insert(0, _Patcher())
+"""
+
+
+def test_a_take_that_fails_part_way_stops_the_worker_and_is_tracked_by_the_next(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    """The models thread fails on a batch of a take (the take's batches before it may have
+    sent their tracks): the worker stops (exit code 1) without committing the take, and the
+    next one tracks it. Each frame is tracked at least once and stored once."""
+    fault = tmp_path / "fault"
+    fault.mkdir()
+    (fault / "sitecustomize.py").write_text(_FAULT)
+    # The pipeline's own worker makes way for the faulty one once it is up.
+    deadline = time.monotonic() + 60
+    while "partitions assigned" not in pipeline.local.worker_log().read_text(errors="replace"):
+        pipeline.local.check_worker()
+        assert time.monotonic() < deadline, "the worker did not join its group"
+        time.sleep(0.2)
+    assert pipeline.local.stop_worker() == 0
+    path = os.pathsep.join(p for p in (str(fault), os.environ.get("PYTHONPATH")) if p)
+    pipeline.local.start_worker("faulty", PYTHONPATH=path)
+
+    job_id = _publish(pipeline, bikes_video(), "cam")
+    assert pipeline.local.wait_for_exit("faulty", timeout=240) == 1
+    log = pipeline.local.worker_log("faulty").read_text(errors="replace")
+    assert "injected: the models thread failed" in log
+    assert "records failed: the worker stops, and they are read again" in log
+    topics = pipeline.settings.topics
+    before = {
+        FrameTracks.from_bytes(m.value()).frame_no
+        for m in read_topic(pipeline.bootstrap, topics.tracks)
+    }
+    assert FAILS_AT not in before and FAILS_AT - 8 in before, sorted(before)
+
+    pipeline.local.start_worker()
+    job = pipeline.wait_for_job(job_id)
+    assert (job["state"], job["frames_processed"]) == ("done", 250)
+    tracks = [
+        FrameTracks.from_bytes(m.value()) for m in read_topic(pipeline.bootstrap, topics.tracks)
+    ]
+    assert {t.frame_no for t in tracks} == set(range(250))
+    store = pipeline.local.services.store
+    assert store.frame_count("cam") == 250
+    assert sorted(set(store.frame_numbers("cam"))) == list(range(250))
 
 
 @pytest.mark.parametrize("encoding", [FileEncoding.H264, FileEncoding.COPY])

@@ -305,3 +305,31 @@ def test_records_deleted_before_they_were_read_are_gone_past_with_an_error(
         f"records 256-263 of {tp} were deleted before they were read: its agent goes on "
         "from offset 264"
     ]
+
+
+def test_a_take_withheld_is_never_committable_nor_waited_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp})
+
+    async def run() -> tuple[list[int], int | None, int]:
+        consumer = broker.consumer(monkeypatch, "withhold-test")
+        done = [_message(tp, offset) for offset in range(40, 48)]
+        failed = [_message(tp, offset) for offset in range(48, 80)]
+        for message in done + failed:
+            consumer.track_message(message)
+            assert await consumer.admit(message)
+        for message in done:
+            message.ack(consumer)
+        consumer.withhold(failed)  # the agent raised part way through this take
+        for message in failed:  # then its events are acked as the take is closed
+            message.ack(consumer)
+        acked = sorted(consumer._acked[tp])
+        return acked, consumer._new_offset(tp), len(consumer._unacked_messages)
+
+    acked, commit_at, unacked = asyncio.run(run())
+    assert acked == list(range(40, 48))
+    assert commit_at == 48  # whoever holds the partition next reads the take again
+    assert unacked == 0  # a stop or a rebalance does not wait for it
+
