@@ -82,6 +82,11 @@ class PartitionSequences(Generic[P]):
         reread.last_held = offset
         return Gap(expected, offset - 1, seek=stepped_back)
 
+    def rereading(self, partition: P) -> int | None:
+        """The first offset of the gap ``partition`` is being read again from, if any."""
+        reread = self._rereads.get(partition)
+        return None if reread is None else reread.first
+
     def start_at(self, partition: P, offset: int) -> None:
         """The agent takes ``partition`` on from ``offset``: after the record before it,
         or because records before it are not in the log any more (deleted by retention

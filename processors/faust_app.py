@@ -193,6 +193,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         kept = self._held & assigned
         self._sequences.keep_only(kept)
         self._held_back = Counter({k: n for k, n in self._held_back.items() if k[0] in kept})
+        self._reread_from = {tp: o for tp, o in self._reread_from.items() if tp in kept}
         self._held = frozenset(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
@@ -217,6 +218,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             if await self._reread_skipped(tp, message.offset):
                 reread.add(tp)
                 continue
+            self._restore_read_offset(tp, message.offset)
             delivered[tp] = message.offset
             yield tp, message
         fetched, self._fetched = self._fetched, {}
@@ -224,6 +226,22 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             # A partition read again above is already where it must be.
             if records and tp not in reread and not self._is_changelog_tp(tp):
                 await self._rewind(tp, records[0].offset, records[-1].offset, delivered.get(tp))
+
+    def _restore_read_offset(self, tp: TP, offset: int) -> None:
+        """Let the first record of an agent's read again (:meth:`admit`) through.
+
+        Faust's fetch loop drops a record below the partition's read offset as read
+        already. The agent seeks while that loop may be waiting to hand it a record fetched
+        before the seek (as it does whenever the stream's queue is full), and the loop then
+        sets the read offset to that record's, past the seek's target: every record read
+        again would be dropped, and the agent would hold the partition's records back for
+        good. The record at the target puts the read offset back to it.
+        """
+        first = self._sequences.rereading(tp)
+        read = self._read_offset.get(tp)
+        if first == offset and read is not None and read > offset:
+            log.debug("%s read again from %d: read offset %d put back", tp, offset, read)
+            self._read_offset[tp] = offset
 
     async def _reread_skipped(self, tp: TP, offset: int) -> bool:
         """If records before ``offset`` were skipped, seek back to them and say so.
@@ -235,6 +253,8 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         read = self._read_offset.get(tp)
         skipped = skipped_records(read, offset)
         if not skipped or self._is_changelog_tp(tp):
+            if read is not None and offset == read + 1:
+                self._reread_from.pop(tp, None)  # the records come in order again
             return False
         assert read is not None
         if self._reread_from.get(tp) == read:

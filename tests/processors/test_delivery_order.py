@@ -69,3 +69,13 @@ def test_a_partition_held_through_a_rebalance_is_kept_and_a_new_one_forgotten() 
     sequences.keep_only(set())
     assert sequences.check(P, 700) is None  # a gap being read again is forgotten too
     assert sequences.check(P, 701) is None
+
+
+def test_the_gap_being_read_again_is_known_until_its_first_record_is_taken() -> None:
+    sequences = _sequences(255)
+    assert sequences.rereading(P) is None
+    assert sequences.check(P, 274) == Gap(256, 273, seek=True)
+    assert sequences.check(P, 275) == Gap(256, 274, seek=False)
+    assert sequences.rereading(P) == 256
+    assert sequences.check(P, 256) is None
+    assert sequences.rereading(P) is None

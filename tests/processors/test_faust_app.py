@@ -333,3 +333,45 @@ def test_a_take_withheld_is_never_committable_nor_waited_for(
     assert commit_at == 48  # whoever holds the partition next reads the take again
     assert unacked == 0  # a stop or a rebalance does not wait for it
 
+
+def test_the_first_record_read_again_puts_back_a_read_offset_moved_past_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp})
+
+    async def run() -> list[int | None]:
+        consumer = broker.consumer(monkeypatch, "read-offset-test")
+        for offset in range(250, 256):
+            assert await consumer.admit(_message(tp, offset))
+        assert not await consumer.admit(_message(tp, 274))  # reads again from 256
+        # Faust's fetch loop handed over 275, fetched before the seek, after it.
+        consumer._read_offset[tp] = 275
+        read = []
+        for offset in (257, 256, 257):  # not the target; the target; then the next
+            consumer._restore_read_offset(tp, offset)
+            read.append(consumer._read_offset.get(tp))
+        return read
+
+    assert asyncio.run(run()) == [275, 256, 256]
+
+
+def test_a_jump_after_records_came_in_order_again_is_read_again_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 3)
+    broker = _FakedBroker({tp})
+
+    async def run() -> tuple[bool, bool, bool]:
+        consumer = broker.consumer(monkeypatch, "jump-again-test")
+        consumer._read_offset[tp] = 151
+        first = await consumer._reread_skipped(tp, 176)
+        in_order = await consumer._reread_skipped(tp, 152)  # read again from 151: 152 came
+        consumer._read_offset[tp] = 151  # later, a rebalance seeks back to the committed 151
+        second = await consumer._reread_skipped(tp, 176)
+        return first, in_order, second
+
+    # The second jump is records skipped again, not a gap in the log (as a jump right
+    # after the read again would be).
+    assert asyncio.run(run()) == (True, False, True)
+    assert broker.seeks == [(tp, 151), (tp, 151)]
