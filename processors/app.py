@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -342,6 +342,20 @@ class _TrackerTables:
         )
         self.analytics_state = None if analytics is None else analytics.state
         self._slots = settings.tracker_snapshot_every_frames
+        self._partitions: dict[str, int] = {}  # the input partition of each stream tracked
+
+    async def forget_moved(
+        self, held: Collection[int], processor: FrameProcessor, executor: Executor
+    ) -> None:
+        """Drop the trackers of the streams on partitions this worker no longer holds (an
+        assignment after a rebalance): they are another worker's now."""
+        moved = [s for s, partition in self._partitions.items() if partition not in held]
+        if not moved:
+            return
+        for stream_id in moved:
+            del self._partitions[stream_id]
+            log.info("tracker dropped: the stream moved away", extra={"stream_id": stream_id})
+        await asyncio.get_running_loop().run_in_executor(executor, processor.forget, moved)
 
     async def sync(
         self, stream_ids: Iterable[str], processor: FrameProcessor, executor: Executor
@@ -371,7 +385,7 @@ class _TrackerTables:
         for stream_id, (event, frame_no) in take.latest.items():
             # Changelog records on the partition of the stream's latest event; the applied
             # frame last, once the state that covers it is stored.
-            partition = event.message.partition
+            partition = self._partitions[stream_id] = event.message.partition
             write = writes[stream_id]
             table = self.snapshots if write.table == "snapshots" else self.journal
             _set_on_partition(table, partition, write.key, write.value)
@@ -419,6 +433,14 @@ def _add_tracking(
 ) -> None:
     """The frames and chunks agents, sharing the tracker tables."""
     tables = _TrackerTables(app, settings, analytics)
+    inputs = set(_input_topics(settings.topics))
+
+    async def forget_moved_streams(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
+        (assigned,) = args  # the signal is sent with the set of topic partitions
+        held = {tp.partition for tp in assigned if tp.topic in inputs}
+        await tables.forget_moved(held, processor, executor)
+
+    app.on_partitions_assigned.connect(forget_moved_streams)
 
     async def send(take: _Take, tracks: FrameTracks) -> None:
         """Send a frame's tracks and, for a stream with rules, the events they give."""

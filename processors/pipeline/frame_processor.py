@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -153,6 +153,13 @@ class FrameProcessor:
         checkpoint), or None if it has none: the tables hold the truth when they differ."""
         tracker = self._trackers.get(stream_id)
         return None if tracker is None else tracker.through
+
+    def forget(self, stream_ids: Iterable[str]) -> None:
+        """Drop the trackers of ``stream_ids``, streams moved to another worker: a worker
+        keeps trackers only for the streams it holds, and one that comes back is restored
+        from the tables."""
+        for stream_id in stream_ids:
+            self._trackers.pop(stream_id, None)
 
     def checkpoints(self, through: Mapping[str, int]) -> dict[str, StateWrite]:
         """What to store for each stream that has applied its frames up to ``through``."""

@@ -34,6 +34,7 @@ FRAMES = 300
 FPS = 6.0  # per stream: the two together about what one worker keeps up with
 PARTITIONS = 2
 RESTORED = re.compile(r"tracker restored .* stream_id=(\S+)")
+DROPPED = re.compile(r"tracker dropped: the stream moved away .*stream_id=(\S+)")
 ASSIGNED_FRAMES = re.compile(r"partitions assigned .*frames=\[([\d, ]*)\]")
 
 
@@ -131,7 +132,10 @@ def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
         tail = pipeline.local.worker_log_tail("worker", chars=20_000)
         raise AssertionError(f"jobs unfinished, frames missing {missing}:\n{tail}") from exc
     assert all(job.state == "done" for job in finished.values())
-    # The first worker took the stream back from the dead one's state.
+    # The first worker dropped the stream's tracker when it went, and took the stream
+    # back from the dead one's state.
+    first_log = pipeline.local.worker_log("worker").read_text(errors="replace")
+    assert DROPPED.findall(first_log) == [moved]
     assert moved in _restored(pipeline, "worker")
     for worker in ("worker", "worker-2"):
         assert "missing from its journal" not in pipeline.local.worker_log(worker).read_text()

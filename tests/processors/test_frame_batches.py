@@ -137,3 +137,14 @@ def test_a_warmed_up_processor_tracks_like_a_cold_one_and_reports_only_real_batc
     assert [_summary(r) for r in results] == [_summary(r) for r in expected]
     for got, want in zip(results, expected, strict=True):
         assert np.abs(_scores(got) - _scores(want)).max(initial=0.0) < 1e-5
+
+
+def test_the_trackers_of_streams_moved_away_are_dropped_and_the_others_kept(
+    tmp_path: Path,
+) -> None:
+    processor = _processor(tmp_path, 4)
+    _in_batches_of_4(processor, _interleaved()[:8])  # streams a and b, frames 0-3
+    processor.checkpoints({"a": 3, "b": 3})
+    processor.forget(["a", "gone-before"])
+    assert processor.covered("a") is None  # restored from the tables if it comes back
+    assert processor.covered("b") == 3
