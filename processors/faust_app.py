@@ -119,6 +119,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         # Faust may deliver a record twice, and only the copy taken may count as acked.
         self._held_back: Counter[tuple[TP, int]] = Counter()
         self._held: frozenset[TP] = frozenset()  # the partitions of the last assignment
+        self._withholding = False  # every ack from now on (see withhold)
 
     async def admit(self, message: Message) -> bool:
         """Whether the agent may take ``message``: False when records of its partition
@@ -166,26 +167,28 @@ class RewindingConsumer(aiokafka_driver.Consumer):
 
     def ack(self, message: Message) -> bool:
         key = (message.tp, message.offset)
-        if message.acked or not self._held_back[key]:
+        if message.acked or not (self._withholding or self._held_back[key]):
             return super().ack(message)
         # Done with, as far as waiting for the agents goes; not safe to commit.
         with ack_lock:
-            self._held_back[key] -= 1
-            if not self._held_back[key]:
-                del self._held_back[key]
+            if self._held_back[key]:
+                self._held_back[key] -= 1
+                if not self._held_back[key]:
+                    del self._held_back[key]
             message.acked = True
             self._unacked_messages.discard(message)
             notify(self._waiting_for_ack)
         return False
 
     def withhold(self, messages: Iterable[Message]) -> None:
-        """The agent could not finish with ``messages`` (a take that failed part way):
-        they are done with as far as waiting for the agents goes, but their acks never count
-        towards a commit, so whoever holds their partitions next reads them again."""
+        """An agent could not finish with ``messages`` (a take that failed part way) and
+        the worker stops: from now on no acknowledgement counts towards a commit, theirs or
+        any other record's (once the agent is gone, its stream goes on acknowledging
+        records that no agent took), so whoever holds the partitions next reads them again
+        from the last commit. They are done with as far as waiting for the agents goes."""
+        self._withholding = True
         for message in messages:
-            if not message.acked:
-                self._held_back[message.tp, message.offset] += 1
-                self.ack(message)
+            self.ack(message)
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         # Each rebalance revokes every partition first; one held through it goes on

@@ -307,31 +307,45 @@ def test_records_deleted_before_they_were_read_are_gone_past_with_an_error(
     ]
 
 
-def test_a_take_withheld_is_never_committable_nor_waited_for(
+def test_after_a_take_is_withheld_no_ack_is_committable_nor_waited_for(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tp = TP("vt.frames", 1)
     broker = _FakedBroker({tp})
 
-    async def run() -> tuple[list[int], int | None, int]:
+    other = TP("vt.frames", 2)
+
+    async def run() -> tuple[list[int], int | None, list[int], int]:
         consumer = broker.consumer(monkeypatch, "withhold-test")
         done = [_message(tp, offset) for offset in range(40, 48)]
         failed = [_message(tp, offset) for offset in range(48, 80)]
-        for message in done + failed:
+        held_back = _message(tp, 90)  # after a gap: admit refused it
+        queued = [_message(other, offset) for offset in range(10, 14)]  # not taken yet
+        for message in [*done, *failed, held_back, *queued]:
             consumer.track_message(message)
+        for message in done + failed:
             assert await consumer.admit(message)
+        assert not await consumer.admit(held_back)
         for message in done:
             message.ack(consumer)
         consumer.withhold(failed)  # the agent raised part way through this take
-        for message in failed:  # then its events are acked as the take is closed
+        # Then the take's events are acked as it is closed, and the stream, its agent
+        # gone, acks records no agent took.
+        for message in [*failed, held_back, *queued]:
             message.ack(consumer)
         acked = sorted(consumer._acked[tp])
-        return acked, consumer._new_offset(tp), len(consumer._unacked_messages)
+        return (
+            acked,
+            consumer._new_offset(tp),
+            consumer._acked[other],
+            len(consumer._unacked_messages),
+        )
 
-    acked, commit_at, unacked = asyncio.run(run())
+    acked, commit_at, other_acked, unacked = asyncio.run(run())
     assert acked == list(range(40, 48))
     assert commit_at == 48  # whoever holds the partition next reads the take again
-    assert unacked == 0  # a stop or a rebalance does not wait for it
+    assert other_acked == []  # and the other partition's records
+    assert unacked == 0  # the stop does not wait for them
 
 
 def test_the_first_record_read_again_puts_back_a_read_offset_moved_past_it(
