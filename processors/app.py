@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -342,7 +350,7 @@ class _TrackerTables:
         )
         self.analytics_state = None if analytics is None else analytics.state
         self._slots = settings.tracker_snapshot_every_frames
-        self._partitions: dict[str, int] = {}  # the input partition of each stream tracked
+        self._partitions: dict[str, int] = {}  # the input partition of each stream synced
 
     async def forget_moved(
         self, held: Collection[int], processor: FrameProcessor, executor: Executor
@@ -358,12 +366,14 @@ class _TrackerTables:
         await asyncio.get_running_loop().run_in_executor(executor, processor.forget, moved)
 
     async def sync(
-        self, stream_ids: Iterable[str], processor: FrameProcessor, executor: Executor
+        self, partitions: Mapping[str, int], processor: FrameProcessor, executor: Executor
     ) -> None:
-        """Restore the trackers of streams whose state here is not the stored one: streams
-        new to this worker after a restart or rebalance, or moved away and back."""
+        """Restore the trackers of the streams of ``partitions`` (stream id: its input
+        partition) whose state here is not the stored one: streams new to this worker after
+        a restart or rebalance, or moved away and back."""
+        self._partitions.update(partitions)
         loop = asyncio.get_running_loop()
-        for stream_id in stream_ids:
+        for stream_id in partitions:
             applied = self.applied.get(stream_id, -1)
             if processor.covered(stream_id) != applied:
                 stored = StoredTracker.read(
@@ -385,7 +395,7 @@ class _TrackerTables:
         for stream_id, (event, frame_no) in take.latest.items():
             # Changelog records on the partition of the stream's latest event; the applied
             # frame last, once the state that covers it is stored.
-            partition = self._partitions[stream_id] = event.message.partition
+            partition = event.message.partition
             write = writes[stream_id]
             table = self.snapshots if write.table == "snapshots" else self.journal
             _set_on_partition(table, partition, write.key, write.value)
@@ -485,7 +495,8 @@ def _add_tracking(
                 fresh, newest = await _fresh_frames(events, intake, tables.applied)
                 if not fresh:
                     continue
-                await tables.sync(newest, processor, executor)
+                streams = {frame.stream_id: event.message.partition for event, frame in fresh}
+                await tables.sync(streams, processor, executor)
                 take = await track_frames(fresh, newest)
                 await tables.record_after_delivery(take, processor, executor)
 
@@ -503,8 +514,8 @@ def _add_tracking(
                 fresh = await _fresh_chunks(events, intake, tables.applied)
                 if not fresh:
                     continue
-                stream_ids = {chunk.stream_id for _, chunk, _ in fresh}
-                await tables.sync(stream_ids, processor, executor)
+                streams = {chunk.stream_id: event.message.partition for event, chunk, _ in fresh}
+                await tables.sync(streams, processor, executor)
                 take = await _track_chunks(fresh, processor, executor, intake, send)
                 await tables.record_after_delivery(take, processor, executor)
 
