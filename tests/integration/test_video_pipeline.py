@@ -186,24 +186,26 @@ def test_a_worker_stopped_mid_job_carries_on_where_it_stopped(
     _resend_and_check(pipeline, tmp_path, first_job)
 
 
-# Loaded by the faulty worker's interpreter at start (a sitecustomize module): the frame
-# processor, once imported, raises on the batch with frame FAILS_AT, the first time only.
-FAILS_AT = 110
-_FAULT = f"""
+# Loaded at start by the interpreters of the faulty pipeline's workers (a sitecustomize
+# module): once imported, the frame processor raises on the batch with frame FAILS_AT,
+# once across them all (a marker file says it did).
+FAILS_AT = 60
+_FAULT = """
 import importlib.abc
 import importlib.util
 import sys
+from pathlib import Path
 
 MODULE = "processors.pipeline.frame_processor"
+MARKER = Path(__file__).with_name("failed")
 
 
 def _fail_once(cls):
     process_messages = cls.process_messages
-    failed = []
 
     def failing(self, frames):
-        if not failed and any(f.frame_no == {FAILS_AT} for f in frames):
-            failed.append(True)
+        if not MARKER.exists() and any(f.frame_no == FAILS_AT for f in frames):
+            MARKER.touch()
             raise RuntimeError("injected: the models thread failed")
         return process_messages(self, frames)
 
@@ -230,28 +232,31 @@ sys.meta_path.insert(0, _Patcher())
 """
 
 
+@pytest.fixture
+def faulty_pipeline(
+    pipeline_settings: Callable[..., Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Pipeline]:
+    """The pipeline, its worker processes started with the fault above."""
+    fault = tmp_path / "fault"
+    fault.mkdir()
+    (fault / "sitecustomize.py").write_text(f"FAILS_AT = {FAILS_AT}\n{_FAULT}")
+    path = os.pathsep.join(p for p in (str(fault), os.environ.get("PYTHONPATH")) if p)
+    monkeypatch.setenv("PYTHONPATH", path)
+    settings = pipeline_settings(**PLUMBING_MODEL)
+    with running_pipeline(settings, settings.kafka_bootstrap_servers or "", tmp_path / "logs") as p:
+        yield p
+
+
 def test_a_take_that_fails_part_way_stops_the_worker_and_is_tracked_by_the_next(
-    pipeline: Pipeline, tmp_path: Path
+    faulty_pipeline: Pipeline, tmp_path: Path
 ) -> None:
     """The models thread fails on a batch of a take (the take's batches before it may have
     sent their tracks): the worker stops (exit code 1) without committing the take, and the
     next one tracks it. Each frame is tracked at least once and stored once."""
-    fault = tmp_path / "fault"
-    fault.mkdir()
-    (fault / "sitecustomize.py").write_text(_FAULT)
-    # The pipeline's own worker makes way for the faulty one once it is up.
-    deadline = time.monotonic() + 60
-    while "partitions assigned" not in pipeline.local.worker_log().read_text(errors="replace"):
-        pipeline.local.check_worker()
-        assert time.monotonic() < deadline, "the worker did not join its group"
-        time.sleep(0.2)
-    assert pipeline.local.stop_worker() == 0
-    path = os.pathsep.join(p for p in (str(fault), os.environ.get("PYTHONPATH")) if p)
-    pipeline.local.start_worker("faulty", PYTHONPATH=path)
-
-    job_id = _publish(pipeline, bikes_video(), "cam")
-    assert pipeline.local.wait_for_exit("faulty", timeout=240) == 1
-    log = pipeline.local.worker_log("faulty").read_text(errors="replace")
+    pipeline, frames = faulty_pipeline, 120
+    job_id = _publish(pipeline, _write_video(tmp_path / "scene.mp4", frames), "cam")
+    assert pipeline.local.wait_for_exit("worker", timeout=240) == 1
+    log = pipeline.local.worker_log("worker").read_text(errors="replace")
     assert "injected: the models thread failed" in log
     assert "records failed: the worker stops, and they are read again" in log
     topics = pipeline.settings.topics
@@ -261,16 +266,16 @@ def test_a_take_that_fails_part_way_stops_the_worker_and_is_tracked_by_the_next(
     }
     assert FAILS_AT not in before and FAILS_AT - 8 in before, sorted(before)
 
-    pipeline.local.start_worker()
+    pipeline.local.start_worker("worker-2")  # the fault is spent: this one runs clean
     job = pipeline.wait_for_job(job_id)
-    assert (job["state"], job["frames_processed"]) == ("done", 250)
+    assert (job["state"], job["frames_processed"]) == ("done", frames)
     tracks = [
         FrameTracks.from_bytes(m.value()) for m in read_topic(pipeline.bootstrap, topics.tracks)
     ]
-    assert {t.frame_no for t in tracks} == set(range(250))
+    assert {t.frame_no for t in tracks} == set(range(frames))
     store = pipeline.local.services.store
-    assert store.frame_count("cam") == 250
-    assert sorted(set(store.frame_numbers("cam"))) == list(range(250))
+    assert store.frame_count("cam") == frames
+    assert sorted(set(store.frame_numbers("cam"))) == list(range(frames))
 
 
 @pytest.mark.parametrize("encoding", [FileEncoding.H264, FileEncoding.COPY])
