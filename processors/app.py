@@ -443,11 +443,11 @@ def _add_tracking(
 ) -> None:
     """The frames and chunks agents, sharing the tracker tables."""
     tables = _TrackerTables(app, settings, analytics)
-    inputs = set(_input_topics(settings.topics))
 
     async def forget_moved_streams(sender: Any, /, *args: Any, signal: Any, **_: Any) -> None:
         (assigned,) = args  # the signal is sent with the set of topic partitions
-        held = {tp.partition for tp in assigned if tp.topic in inputs}
+        by_role = held_input_partitions(assigned, settings.topics)
+        held = {partition for partitions in by_role.values() for partition in partitions}
         await tables.forget_moved(held, processor, executor)
 
     app.on_partitions_assigned.connect(forget_moved_streams)
