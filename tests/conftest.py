@@ -1,4 +1,5 @@
-"""Shared fixtures: the real bundled broker, a Postgres database per test, chDB per test."""
+"""Shared fixtures: the real bundled broker, a Postgres database per test, chDB per test,
+the session's detector exports."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from infra.broker import BundledBroker
+from processors.detection.ultralytics_env import configure_ultralytics
 from visiontrack.analytics_store import AnalyticsStore, connect_analytics
 from visiontrack.settings import Settings, TopicNames
 
@@ -29,6 +31,15 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BundledBroker]:
     """One real Kafka-protocol broker (Tansu) for the session; tests use their own topics."""
     with BundledBroker(log_file=tmp_path_factory.mktemp("broker") / "broker.log") as b:
         yield b
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the detector exports go, for the whole session as a worker's data directory
+    keeps them: each is made once and reused after (an INT8 export calibrates for 12-30 s).
+    Ultralytics is kept in a scratch folder."""
+    configure_ultralytics(tmp_path_factory.mktemp("ultralytics"))
+    return tmp_path_factory.mktemp("models")
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ from benchmarks.deepsort_step import (
     time_steps,
 )
 from benchmarks.detector_backends import compare, scene_frames
-from processors.detection.ultralytics_env import configure_ultralytics
 from processors.tracking.embedder import SAMPLE
 from producers.synthetic import SceneConfig, SceneGenerator
 from visiontrack.settings import Settings
@@ -50,11 +49,8 @@ def test_the_boxes_swing_to_and_fro_inside_the_frame() -> None:
     assert set(np.abs(step_x).tolist()) == {4.0} and (step_x < 0).sum() == 2 * SWING_STEPS
 
 
-def test_every_backend_runs_the_same_frames_and_finds_about_the_same_boxes(
-    tmp_path: Path,
-) -> None:
-    configure_ultralytics(tmp_path / "ultralytics")
-    rows = compare(scene_frames(4, 640, 360), [1, 2], tmp_path / "models")
+def test_every_backend_runs_the_same_frames_and_finds_about_the_same_boxes(models: Path) -> None:
+    rows = compare(scene_frames(4, 640, 360), [1, 2], models)
     assert [(r.backend, r.batch) for r in rows] == [
         (b, n) for b in ("torch", "onnx", "openvino", "openvino-int8") for n in (1, 2)
     ]

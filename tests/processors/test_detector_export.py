@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from processors.detection import export
 from processors.detection.detector import (
     Detections,
     ModelError,
@@ -144,10 +145,6 @@ def test_an_int8_export_is_quantized_and_keeps_the_sample_detectors_accuracy(
     made = Path(int8.ref).stat().st_mtime_ns
     again = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
     assert again == int8 and Path(int8.ref).stat().st_mtime_ns == made
-    card_file = Path(int8.ref + ".json")
-    card_file.write_text(json.dumps(card | {"int8_calibration": "/elsewhere/data.yaml"}))
-    exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
-    assert Path(int8.ref).stat().st_mtime_ns != made  # calibrated on other data: made again
 
     # On the sample's own validation scenes (it was calibrated on others).
     data = write_yolo_dataset(tmp_path / "val", [], (9000, 9001))
@@ -155,6 +152,40 @@ def test_an_int8_export_is_quantized_and_keeps_the_sample_detectors_accuracy(
     f32_map, int8_map = _map50(f32.ref, data, tmp_path), _map50(int8.ref, data, tmp_path)
     assert f32_map >= 0.9
     assert int8_map >= f32_map - 0.02, (int8_map, f32_map)
+
+
+def test_an_int8_export_calibrated_on_other_data_is_made_again(
+    models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The decision only (a real re-export replacing an old one is tested above): a copy of
+    the INT8 export's card, its calibration changed, and the exporter recorded, not run."""
+    int8 = exported_detector(SAMPLE, DetectorBackend.OPENVINO, models, int8=Int8Calibration())
+    copy = tmp_path / Path(int8.ref).name
+    copy.mkdir()
+    card = json.loads(Path(int8.ref + ".json").read_text())
+    Path(f"{copy}.json").write_text(json.dumps(card))
+    exports: list[tuple[DetectorBackend, Path, int | None, Int8Calibration | None]] = []
+
+    def record(
+        ref: str,
+        backend: DetectorBackend,
+        out_dir: Path,
+        imgsz: int | None = None,
+        *,
+        int8: Int8Calibration | None = None,
+    ) -> Path:
+        exports.append((backend, out_dir, imgsz, int8))
+        return copy
+
+    monkeypatch.setattr(export, "export_detector", record)
+    calibration = Int8Calibration()
+    assert exported_detector(SAMPLE, DetectorBackend.OPENVINO, tmp_path, int8=calibration).ref == (
+        str(copy)
+    )
+    assert exports == []  # the same calibration: the copy is current
+    Path(f"{copy}.json").write_text(json.dumps(card | {"int8_calibration": "/elsewhere/d.yaml"}))
+    exported_detector(SAMPLE, DetectorBackend.OPENVINO, tmp_path, int8=calibration)
+    assert exports == [(DetectorBackend.OPENVINO, tmp_path, 416, calibration)]
 
 
 def test_int8_calibration_follows_the_settings(tmp_path: Path) -> None:
