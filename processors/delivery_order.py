@@ -61,7 +61,8 @@ class PartitionSequences(Generic[P]):
         """What the agent does with the record at ``offset`` of ``partition``.
 
         None: it takes it, the next one, one it took before (read again after a seek back
-        to the committed offset, say), or the first since the partition came. A
+        to the committed offset, say), or the first since the partition came where no
+        first one is expected (:meth:`expect_first`). A
         :class:`Gap`: records before it are missing; it holds the record back, to come
         again after them.
         """
@@ -94,9 +95,17 @@ class PartitionSequences(Generic[P]):
         self._next[partition] = offset
         self._rereads.pop(partition, None)
 
+    def expect_first(self, partition: P, offset: int) -> None:
+        """The agent's first record of ``partition`` is to be ``offset``, where the consumer
+        put it (its committed offset): one past it means records were lost on the way. No
+        change where the agent already expects a record: a partition held through a
+        rebalance goes on where its agent was."""
+        self._next.setdefault(partition, offset)
+
     def keep_only(self, partitions: Collection[P]) -> None:
         """Forget every partition but ``partitions`` (those held through a rebalance): a
-        partition that comes anew starts wherever the committed offset puts it."""
+        partition that comes anew starts at its committed offset (:meth:`expect_first`),
+        or wherever its first record is if it has none."""
         for table in (self._next, self._rereads):
             for partition in [p for p in table if p not in partitions]:
                 del table[partition]

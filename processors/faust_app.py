@@ -24,8 +24,9 @@ records of a stream partition.
    drops a record between the broker and an agent, the agents ask the consumer to
    :meth:`RewindingConsumer.admit` each record; after a gap it holds the record back,
    unacknowledged, and reads the partition again from the first one missing
-   (:mod:`processors.delivery_order`). A take an agent fails part way is withheld from
-   every commit (:meth:`RewindingConsumer.withhold`).
+   (:mod:`processors.delivery_order`). A partition that came anew must start at its
+   committed offset (:meth:`RewindingConsumer.seek_to_committed`). A take an agent fails
+   part way is withheld from every commit (:meth:`RewindingConsumer.withhold`).
 
 It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
@@ -45,6 +46,7 @@ from typing import Any, cast
 import aiokafka  # type: ignore[import-untyped]
 import faust
 from faust.exceptions import ConsumerNotStarted
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, Message
 from faust.types.tuples import ack_lock
@@ -199,6 +201,21 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._reread_from = {tp: o for tp, o in self._reread_from.items() if tp in kept}
         self._held = frozenset(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Seek every partition to its committed offset (Faust does, at the end of each
+        rebalance, before flow resumes), and have the agent of each stream partition that
+        came anew check that its first record is the committed one. Whatever dropped the
+        records before it (a read offset left past them by the fetch loop, say) would
+        otherwise go unseen: the agent takes the first record it gets as where the
+        partition starts."""
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            # aiokafka seeks only to a committed offset above 0; a partition without one
+            # starts where the reset policy puts it, which the agent takes as it comes.
+            if offset is not None and offset > 0 and not self._is_changelog_tp(tp):
+                self._sequences.expect_first(ensure_TP(tp), offset)
+        return committed
 
     def take_dropped(self) -> Counter[str]:
         """Records per topic dropped on the way and read again since the last call."""

@@ -79,3 +79,13 @@ def test_the_gap_being_read_again_is_known_until_its_first_record_is_taken() -> 
     assert sequences.rereading(P) == 256
     assert sequences.check(P, 256) is None
     assert sequences.rereading(P) is None
+
+
+def test_a_partition_that_came_anew_is_taken_from_its_committed_offset() -> None:
+    sequences: PartitionSequences[str] = PartitionSequences()
+    sequences.expect_first(P, 40)  # where the consumer sought it
+    assert sequences.check(P, 45) == Gap(40, 44, seek=True)  # 40-44 lost on the way
+    assert [sequences.check(P, o) for o in range(40, 47)] == [None] * 7
+    held = _sequences(255)
+    held.expect_first(P, 200)  # held through the rebalance: it goes on where it was
+    assert held.check(P, 256) is None

@@ -164,17 +164,10 @@ def test_an_int8_export_calibrated_on_other_data_is_made_again(
     copy.mkdir()
     card = json.loads(Path(int8.ref + ".json").read_text())
     Path(f"{copy}.json").write_text(json.dumps(card))
-    exports: list[tuple[DetectorBackend, Path, int | None, Int8Calibration | None]] = []
+    exports: list[tuple[tuple[object, ...], dict[str, object]]] = []
 
-    def record(
-        ref: str,
-        backend: DetectorBackend,
-        out_dir: Path,
-        imgsz: int | None = None,
-        *,
-        int8: Int8Calibration | None = None,
-    ) -> Path:
-        exports.append((backend, out_dir, imgsz, int8))
+    def record(*args: object, **options: object) -> Path:
+        exports.append((args, options))
         return copy
 
     monkeypatch.setattr(export, "export_detector", record)
@@ -185,7 +178,7 @@ def test_an_int8_export_calibrated_on_other_data_is_made_again(
     assert exports == []  # the same calibration: the copy is current
     Path(f"{copy}.json").write_text(json.dumps(card | {"int8_calibration": "/elsewhere/d.yaml"}))
     exported_detector(SAMPLE, DetectorBackend.OPENVINO, tmp_path, int8=calibration)
-    assert exports == [(DetectorBackend.OPENVINO, tmp_path, 416, calibration)]
+    assert exports == [((SAMPLE, DetectorBackend.OPENVINO, tmp_path, 416), {"int8": calibration})]
 
 
 def test_int8_calibration_follows_the_settings(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from aiokafka import TopicPartition  # type: ignore[import-untyped]
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 from faust.types.tuples import ConsumerMessage
@@ -262,16 +263,16 @@ def test_a_held_back_record_does_not_keep_a_rebalance_waiting_or_count_as_commit
     assert unacked == 0  # Faust's wait for the agents at a rebalance does not wait on it
 
 
+async def _assigned_upstream(self: object, assigned: set[TP], generation_id: int = 0) -> None:
+    """Faust's own handling of an assignment, which needs a running app: none here."""
+
+
 def test_the_order_of_a_partition_held_through_a_rebalance_is_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     held, moved, new = TP("vt.frames", 1), TP("vt.frames", 0), TP("vt.frames", 2)
     broker = _FakedBroker({held, moved, new})
-
-    async def assigned_upstream(self: object, assigned: set[TP], generation_id: int = 0) -> None:
-        pass
-
-    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", assigned_upstream)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", _assigned_upstream)
 
     async def run() -> list[bool]:
         consumer = broker.consumer(monkeypatch, "assign-test")
@@ -286,6 +287,41 @@ def test_the_order_of_a_partition_held_through_a_rebalance_is_kept(
         ]
 
     assert asyncio.run(run()) == [False, True]
+
+
+def test_a_partition_given_anew_is_taken_from_its_committed_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held, fresh, uncommitted = TP("vt.frames", 1), TP("vt.frames", 0), TP("vt.frames", 2)
+    broker = _FakedBroker({held, fresh, uncommitted})
+    # As aiokafka answers: its own partition tuples, None where nothing was committed.
+    committed = {
+        TopicPartition(*held): 10,
+        TopicPartition(*fresh): 40,
+        TopicPartition(*uncommitted): None,
+    }
+
+    async def committed_upstream(self: object) -> dict[TopicPartition, int | None]:
+        return committed
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", _assigned_upstream)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "seek_to_committed", committed_upstream)
+
+    async def run() -> list[bool]:
+        consumer = broker.consumer(monkeypatch, "committed-test")
+        await consumer.on_partitions_assigned({held})
+        assert await consumer.admit(_message(held, 50))
+        await consumer.on_partitions_assigned({held, fresh, uncommitted})
+        assert await consumer.seek_to_committed() == committed
+        return [
+            await consumer.admit(_message(held, 51)),  # held through: on from 51
+            await consumer.admit(_message(fresh, 45)),  # 40-44 never came
+            await consumer.admit(_message(fresh, 40)),
+            await consumer.admit(_message(uncommitted, 7)),  # where the reset put it
+        ]
+
+    assert asyncio.run(run()) == [True, False, True, True]
+    assert broker.seeks == [(fresh, 40)]
 
 
 def test_records_deleted_before_they_were_read_are_gone_past_with_an_error(
