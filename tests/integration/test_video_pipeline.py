@@ -42,14 +42,16 @@ def _frame_count(path: Path) -> int:
     return count
 
 
+def _running(settings_for: Callable[..., Settings], tmp_path: Path) -> Iterator[Pipeline]:
+    """The pipeline these tests run: the plumbing model, logs under ``tmp_path``."""
+    settings = settings_for(**PLUMBING_MODEL)
+    with running_pipeline(settings, settings.kafka_bootstrap_servers or "", tmp_path / "logs") as p:
+        yield p
+
+
 @pytest.fixture
 def pipeline(pipeline_settings: Callable[..., Settings], tmp_path: Path) -> Iterator[Pipeline]:
-    settings = pipeline_settings(
-        **PLUMBING_MODEL,
-    )
-    bootstrap = settings.kafka_bootstrap_servers or ""
-    with running_pipeline(settings, bootstrap, tmp_path / "logs") as p:
-        yield p
+    yield from _running(pipeline_settings, tmp_path)
 
 
 def _publish(p: Pipeline, path: Path, stream_id: str) -> str:
@@ -237,9 +239,7 @@ def faulty_pipeline(
     (fault / "sitecustomize.py").write_text(f"FAILS_AT = {FAILS_AT}\n{_FAULT}")
     path = os.pathsep.join(p for p in (str(fault), os.environ.get("PYTHONPATH")) if p)
     monkeypatch.setenv("PYTHONPATH", path)
-    settings = pipeline_settings(**PLUMBING_MODEL)
-    with running_pipeline(settings, settings.kafka_bootstrap_servers or "", tmp_path / "logs") as p:
-        yield p
+    yield from _running(pipeline_settings, tmp_path)
 
 
 def test_a_take_that_fails_part_way_stops_the_worker_and_is_tracked_by_the_next(
