@@ -69,6 +69,11 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _by_partition(offsets: Mapping[Any, int | None]) -> str:
+    """``offsets`` (topic partition: offset) for a log line, in partition order."""
+    return ", ".join(f"{tp.topic}[{tp.partition}]={o}" for tp, o in sorted(offsets.items()))
+
+
 def _first_undelivered(first_fetched: int, last_delivered: int | None) -> int:
     """The first record of a fetch starting at ``first_fetched`` that Faust did not deliver,
     given the last it did (None: none)."""
@@ -210,12 +215,17 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         otherwise go unseen: the agent takes the first record it gets as where the
         partition starts."""
         committed = await super().seek_to_committed()
+        log.debug("sought to the committed offsets %s", _by_partition(committed))
         for tp, offset in committed.items():
             # aiokafka seeks only to a committed offset above 0; a partition without one
             # starts where the reset policy puts it, which the agent takes as it comes.
             if offset is not None and offset > 0 and not self._is_changelog_tp(tp):
                 self._sequences.expect_first(ensure_TP(tp), offset)
         return committed
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        log.debug("committing %s", _by_partition(offsets))
+        return bool(await super()._commit(offsets))
 
     def take_dropped(self) -> Counter[str]:
         """Records per topic dropped on the way and read again since the last call."""
