@@ -1,4 +1,4 @@
-"""The worker's Faust app: ``faust.App`` with two fixes that keep a rebalance from losing
+"""The worker's Faust app: ``faust.App`` with fixes that keep a rebalance from losing
 records of a stream partition.
 
 1. **Records fetched for a paused partition are fetched again.** Faust's consumer fetches
@@ -27,6 +27,12 @@ records of a stream partition.
    (:mod:`processors.delivery_order`). A partition that came anew must start at its
    committed offset (:meth:`RewindingConsumer.seek_to_committed`). A take an agent fails
    part way is withheld from every commit (:meth:`RewindingConsumer.withhold`).
+4. **A record the stream skipped is not committed.** Faust's stream iterator skips the
+   records it reads while flow is suspended or of an older consumer generation. Its
+   compiled extension leaves them unacknowledged; its pure-Python iterator (``NO_CYTHON=1``,
+   or where the extension is not built) acknowledges them as if an agent had taken them, so
+   a commit passed them and the partition's next owner started after them. Those
+   acknowledgements do not count here: whoever holds the partition next reads them.
 
 It also makes the consumer's fetch wait a setting (``fetch_max_wait_ms``): Faust's aiokafka
 driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wait expires
@@ -174,8 +180,22 @@ class RewindingConsumer(aiokafka_driver.Consumer):
 
     def ack(self, message: Message) -> bool:
         key = (message.tp, message.offset)
-        if message.acked or not (self._withholding or self._held_back[key]):
+        skipped = not message.acked and self._skipped_by_stream(message)
+        if message.acked or not (skipped or self._withholding or self._held_back[key]):
             return super().ack(message)
+        if skipped:
+            self._dropped[message.topic] += 1
+            log.debug(
+                "%s offset %d skipped by its stream (flow suspended or an older generation): "
+                "not counted as acknowledged",
+                message.tp,
+                message.offset,
+                extra={
+                    "topic": message.topic,
+                    "partition": message.partition,
+                    "offset": message.offset,
+                },
+            )
         # Done with, as far as waiting for the agents goes; not safe to commit.
         with ack_lock:
             if self._held_back[key]:
@@ -186,6 +206,22 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             self._unacked_messages.discard(message)
             notify(self._waiting_for_ack)
         return False
+
+    def _skipped_by_stream(self, message: Message) -> bool:
+        """Whether Faust's stream iterator skipped ``message`` instead of handing it to its
+        agent, as it does, without a word, with a record read while flow is suspended (a
+        rebalance under way) or of an older consumer generation; the pure-Python iterator
+        then acknowledges it as if taken. A record of an agent's topic counts as tracked
+        only once handed over, and the skip's acknowledgement follows its test with no
+        await in between, so the test still holds when the acknowledgement comes."""
+        return (
+            not message.tracked
+            and self.app.topics.acks_enabled_for(message.topic)
+            and (
+                not self.app.flow_control.is_active()
+                or message.generation_id != self.app.consumer_generation_id
+            )
+        )
 
     def withhold(self, messages: Iterable[Message]) -> None:
         """An agent could not finish with ``messages`` (a take that failed part way) and

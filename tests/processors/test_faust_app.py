@@ -209,10 +209,54 @@ def test_the_worker_producer_lingers_as_the_settings_say(tmp_path: Path) -> None
     assert producer._settings_default()["linger_ms"] == 7
 
 
-def _message(tp: TP, offset: int) -> ConsumerMessage:
-    message = ConsumerMessage(tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None)
+def _message(tp: TP, offset: int, *, generation_id: int | None = None) -> ConsumerMessage:
+    """A record as the conductor gives it to the one stream of its topic (not handed to
+    the agent yet)."""
+    message = ConsumerMessage(
+        tp.topic, tp.partition, offset, 0.0, 0, None, b"k", b"v", None, generation_id=generation_id
+    )
     message.incref()  # one stream holds it, as the conductor counts
     return message
+
+
+def _handed_over(tp: TP, offset: int) -> ConsumerMessage:
+    """A record the stream handed to its agent: it tracks it first."""
+    message = _message(tp, offset)
+    message.tracked = True
+    return message
+
+
+def test_a_record_the_stream_skipped_is_not_committable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tp = TP("vt.frames", 1)
+    broker = _FakedBroker({tp})
+
+    async def run() -> tuple[list[int], int | None, Counter[str]]:
+        consumer = broker.consumer(monkeypatch, "skip-test")
+        app = consumer.app
+        app.flow_control.resume()
+        app.consumer_generation_id = 3
+        taken = [_handed_over(tp, offset) for offset in range(100, 108)]
+        for message in taken:
+            message.ack(consumer)
+        # Faust's pure-Python stream iterator skips what it reads while a rebalance has
+        # flow suspended, and acks it untracked: 108-152 never reach the agent.
+        app.flow_control.suspend()
+        for offset in range(108, 153):
+            _message(tp, offset, generation_id=3).ack(consumer)
+        # Once flow resumes, a record of the generation before is skipped too.
+        app.flow_control.resume()
+        _message(tp, 153, generation_id=2).ack(consumer)
+        # Untracked in the current generation with flow on: acked by the conductor
+        # itself (a record it could not decode), which counts, as in Faust.
+        _message(tp, 200, generation_id=3).ack(consumer)
+        return sorted(consumer._acked[tp]), consumer._new_offset(tp), consumer.take_dropped()
+
+    acked, commit_at, dropped = asyncio.run(run())
+    assert acked == [*range(100, 108), 200]
+    assert commit_at == 108  # whoever holds the partition next starts at the first skipped
+    assert dropped == {"vt.frames": 46}  # 108-153
 
 
 def test_an_agent_holds_back_a_record_after_a_gap_and_the_partition_is_read_again(
@@ -227,7 +271,7 @@ def test_an_agent_holds_back_a_record_after_a_gap_and_the_partition_is_read_agai
         # 275 comes twice before the read from 256 (Faust delivers again the record at
         # its read offset): neither held-back copy's ack may count.
         for take in [[*range(250, 256), 274, 275, 275], list(range(256, 276))]:
-            messages = [_message(tp, offset) for offset in take]
+            messages = [_handed_over(tp, offset) for offset in take]
             admitted += [await consumer.admit(message) for message in messages]
             for message in messages:  # every event of a take is acked after it
                 message.ack(consumer)
@@ -252,7 +296,7 @@ def test_a_held_back_record_does_not_keep_a_rebalance_waiting_or_count_as_commit
     async def run() -> tuple[list[int], int, bool]:
         consumer = broker.consumer(monkeypatch, "hold-test")
         assert await consumer.admit(_message(tp, 10))
-        held = _message(tp, 14)
+        held = _handed_over(tp, 14)
         consumer.track_message(held)  # the stream tracks what it reads
         assert not await consumer.admit(held)
         acked_now = held.ack(consumer)
@@ -353,10 +397,10 @@ def test_after_a_take_is_withheld_no_ack_is_committable_nor_waited_for(
 
     async def run() -> tuple[list[int], int | None, list[int], int]:
         consumer = broker.consumer(monkeypatch, "withhold-test")
-        done = [_message(tp, offset) for offset in range(40, 48)]
-        failed = [_message(tp, offset) for offset in range(48, 80)]
-        held_back = _message(tp, 90)  # after a gap: admit refused it
-        queued = [_message(other, offset) for offset in range(10, 14)]  # not taken yet
+        done = [_handed_over(tp, offset) for offset in range(40, 48)]
+        failed = [_handed_over(tp, offset) for offset in range(48, 80)]
+        held_back = _handed_over(tp, 90)  # after a gap: admit refused it
+        queued = [_handed_over(other, offset) for offset in range(10, 14)]  # not taken yet
         for message in [*done, *failed, held_back, *queued]:
             consumer.track_message(message)
         for message in done + failed:
