@@ -22,6 +22,7 @@ from producers.frames import flag_last
 from producers.jobs import publish_job
 from producers.synthetic.live import paced
 from schemas.frames import FrameMessage
+from schemas.tracks import FrameTracks
 from tests.integration.harness import Pipeline, read_topic, running_pipeline
 from visiontrack.evaluation.collect import from_stored_frames, ground_truth_rows
 from visiontrack.evaluation.runner import EvalPlan, run_evaluation
@@ -76,6 +77,26 @@ def _assigned_frames(pipeline: Pipeline, worker: str) -> list[list[int]]:
     return [[int(p) for p in m.split(",")] for m in ASSIGNED_FRAMES.findall(log)]
 
 
+def _where_frames_went_missing(pipeline: Pipeline, stream_ids: list[str]) -> str:
+    """What a failure must tell: the frames missing from ClickHouse, whether a worker sent
+    their tracks (the tracks topic) or not, and both workers' logs, DEBUG lines included
+    (the offsets each committed and sought to, the frames each skipped)."""
+    store = pipeline.local.services.store
+    sent: dict[str, set[int]] = {stream_id: set() for stream_id in stream_ids}
+    for record in read_topic(pipeline.bootstrap, pipeline.settings.topics.tracks):
+        tracks = FrameTracks.from_bytes(record.value())
+        sent.setdefault(tracks.stream_id, set()).add(tracks.frame_no)
+    report = []
+    for stream_id in stream_ids:
+        missing = sorted(set(range(FRAMES)) - set(store.frame_numbers(stream_id)))
+        unsent = sorted(set(missing) - sent[stream_id])
+        report.append(f"{stream_id}: frames missing {missing}, of which never tracked {unsent}")
+    for worker in ("worker", "worker-2"):
+        log = pipeline.local.worker_log(worker).read_text(errors="replace")
+        report.append(f"--- {worker}:\n{log[-30_000:]}")
+    return "jobs unfinished\n" + "\n".join(report)
+
+
 def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
     pipeline: Pipeline, tmp_path: Path
 ) -> None:
@@ -124,13 +145,7 @@ def test_a_worker_killed_mid_scene_loses_and_doubles_nothing(
     try:
         finished = pipeline.local.wait_for_jobs(list(jobs.values()), timeout=240)
     except PipelineError as exc:
-        store = pipeline.local.services.store
-        missing = {
-            stream_id: sorted(set(range(FRAMES)) - set(store.frame_numbers(stream_id)))
-            for stream_id in jobs
-        }
-        tail = pipeline.local.worker_log_tail("worker", chars=20_000)
-        raise AssertionError(f"jobs unfinished, frames missing {missing}:\n{tail}") from exc
+        raise AssertionError(_where_frames_went_missing(pipeline, list(jobs))) from exc
     assert all(job.state == "done" for job in finished.values())
     # The first worker dropped the stream's tracker when it went, and took the stream
     # back from the dead one's state.
