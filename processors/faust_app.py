@@ -25,8 +25,11 @@ records of a stream partition.
    :meth:`RewindingConsumer.admit` each record; after a gap it holds the record back,
    unacknowledged, and reads the partition again from the first one missing
    (:mod:`processors.delivery_order`). A partition that came anew must start at its
-   committed offset (:meth:`RewindingConsumer.seek_to_committed`). A take an agent fails
-   part way is withheld from every commit (:meth:`RewindingConsumer.withhold`).
+   committed offset (:meth:`RewindingConsumer.seek_to_committed`), and none of its records
+   reaches Faust before that seek: Faust resumes the stream partitions just before it
+   seeks them, with flow already on (the tables' recovery turns it on), so a fetch from
+   wherever the client's position had got to could otherwise be taken first. A take an
+   agent fails part way is withheld from every commit (:meth:`RewindingConsumer.withhold`).
 4. **A record the stream skipped is not committed.** Faust's stream iterator skips the
    records it reads while flow is suspended or of an older consumer generation. Its
    compiled extension leaves them unacknowledged; its pure-Python iterator (``NO_CYTHON=1``,
@@ -132,6 +135,9 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         # Faust may deliver a record twice, and only the copy taken may count as acked.
         self._held_back: Counter[tuple[TP, int]] = Counter()
         self._held: frozenset[TP] = frozenset()  # the partitions of the last assignment
+        # Stream partitions of the last assignment that came anew and are not sought to
+        # their committed offsets yet: their records are not handed to Faust before.
+        self._unsought: set[TP] = set()
         self._withholding = False  # every ack from now on (see withhold)
 
     async def admit(self, message: Message) -> bool:
@@ -241,6 +247,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._held_back = Counter({k: n for k, n in self._held_back.items() if k[0] in kept})
         self._reread_from = {tp: o for tp, o in self._reread_from.items() if tp in kept}
         self._held = frozenset(assigned)
+        self._unsought = {tp for tp in assigned - kept if not self._is_changelog_tp(tp)}
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
@@ -251,6 +258,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         otherwise go unseen: the agent takes the first record it gets as where the
         partition starts."""
         committed = await super().seek_to_committed()
+        self._unsought.clear()
         log.debug("sought to the committed offsets %s", _by_partition(committed))
         for tp, offset in committed.items():
             # aiokafka seeks only to a committed offset above 0; a partition without one
@@ -278,7 +286,19 @@ class RewindingConsumer(aiokafka_driver.Consumer):
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         delivered: dict[TP, int] = {}
         reread: set[TP] = set()
+        early: set[TP] = set()
         async for tp, message in super().getmany(timeout):
+            if tp in self._unsought:
+                if tp not in early:
+                    log.debug(
+                        "%s fetched from offset %d before its seek to the committed offset: "
+                        "read again after it",
+                        tp,
+                        message.offset,
+                        extra={"topic": tp.topic, "partition": tp.partition},
+                    )
+                early.add(tp)
+                continue
             if tp in reread:
                 continue
             if await self._reread_skipped(tp, message.offset):
@@ -289,8 +309,9 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             yield tp, message
         fetched, self._fetched = self._fetched, {}
         for tp, records in fetched.items():
-            # A partition read again above is already where it must be.
-            if records and tp not in reread and not self._is_changelog_tp(tp):
+            # A partition read again above is already where it must be, and one not
+            # sought yet will be.
+            if records and tp not in reread | early and not self._is_changelog_tp(tp):
                 await self._rewind(tp, records[0].offset, records[-1].offset, delivered.get(tp))
 
     def _restore_read_offset(self, tp: TP, offset: int) -> None:

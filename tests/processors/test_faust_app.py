@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import TopicPartition  # type: ignore[import-untyped]
@@ -366,6 +368,43 @@ def test_a_partition_given_anew_is_taken_from_its_committed_offset(
 
     assert asyncio.run(run()) == [True, False, True, True]
     assert broker.seeks == [(fresh, 40)]
+
+
+def test_a_partition_given_anew_hands_over_nothing_before_its_seek_to_the_committed_offset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    held, fresh = TP("vt.frames", 1), TP("vt.frames", 0)
+    broker = _FakedBroker({held, fresh})
+    fetches: list[list[tuple[TP, int]]] = [
+        [(held, 60), (fresh, 153), (fresh, 154)],  # fresh: from where the client had got to
+        [(fresh, 108), (held, 61)],  # after the seek to the committed offsets
+    ]
+
+    async def fetched_upstream(self: object, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        for tp, offset in fetches.pop(0):
+            yield tp, _handed_over(tp, offset)
+
+    async def committed_upstream(self: object) -> dict[TopicPartition, int]:
+        return {TopicPartition(*held): 60, TopicPartition(*fresh): 108}
+
+    monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", _assigned_upstream)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "getmany", fetched_upstream)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "seek_to_committed", committed_upstream)
+
+    async def run() -> list[list[tuple[TP, int]]]:
+        consumer = broker.consumer(monkeypatch, "unsought-test")
+        await consumer.on_partitions_assigned({held})
+        await consumer.seek_to_committed()
+        await consumer.on_partitions_assigned({held, fresh})  # fresh came in a rebalance
+        handed = [[(tp, m.offset) async for tp, m in consumer.getmany(1.0)]]
+        await consumer.seek_to_committed()
+        handed.append([(tp, m.offset) async for tp, m in consumer.getmany(1.0)])
+        return handed
+
+    # Taken before the seek, 153 would have been the partition's first record, and the
+    # records before it, fetched again from 108, dropped as read already.
+    assert asyncio.run(run()) == [[(held, 60)], [(fresh, 108), (held, 61)]]
+    assert broker.seeks == []
 
 
 def test_records_deleted_before_they_were_read_are_gone_past_with_an_error(
