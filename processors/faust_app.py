@@ -252,11 +252,12 @@ class RewindingConsumer(aiokafka_driver.Consumer):
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Seek every partition to its committed offset (Faust does, at the end of each
-        rebalance, before flow resumes), and have the agent of each stream partition that
-        came anew check that its first record is the committed one. Whatever dropped the
-        records before it (a read offset left past them by the fetch loop, say) would
-        otherwise go unseen: the agent takes the first record it gets as where the
-        partition starts."""
+        rebalance, right after resuming the stream partitions), and have the agent of each
+        stream partition that came anew check that its first record is the committed one.
+        Whatever dropped the records before it (a read offset left past them by the fetch
+        loop, say) would otherwise go unseen: the agent takes the first record it gets as
+        where the partition starts. Until this seek, :meth:`getmany` hands over none of the
+        records of such a partition."""
         committed = await super().seek_to_committed()
         self._unsought.clear()
         log.debug("sought to the committed offsets %s", _by_partition(committed))
