@@ -1,6 +1,6 @@
 """Against the real broker: records that never reach the agent are read again from the
 broker, taken in order, each once, and the consumer commits through them; records its
-stream skipped while a rebalance had flow suspended are left to the partition's next
+stream skipped as of an older consumer generation are left to the partition's next
 owner."""
 
 from __future__ import annotations
