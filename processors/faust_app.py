@@ -25,11 +25,12 @@ records of a stream partition.
    :meth:`RewindingConsumer.admit` each record; after a gap it holds the record back,
    unacknowledged, and reads the partition again from the first one missing
    (:mod:`processors.delivery_order`). A partition that came anew must start at its
-   committed offset (:meth:`RewindingConsumer.seek_to_committed`), and none of its records
-   reaches Faust before that seek: Faust resumes the stream partitions just before it
-   seeks them, with flow already on (the tables' recovery turns it on), so a fetch from
-   wherever the client's position had got to could otherwise be taken first. A take an
-   agent fails part way is withheld from every commit (:meth:`RewindingConsumer.withhold`).
+   committed offset (:meth:`RewindingConsumer.seek_to_committed`), and the client is not
+   asked for its records before that seek is done: Faust resumes the stream partitions
+   just before it seeks them, with flow already on (the tables' recovery turns it on), so
+   a fetch from wherever the client's position had got to could otherwise be taken first,
+   and the client drops what it fetched before a seek. A take an agent fails part way is
+   withheld from every commit (:meth:`RewindingConsumer.withhold`).
 4. **A record the stream skipped is not committed.** Faust's stream iterator skips the
    records it reads while flow is suspended or of an older consumer generation. Its
    compiled extension leaves them unacknowledged; its pure-Python iterator (``NO_CYTHON=1``,
@@ -76,6 +77,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# How long a fetch waits when every active partition waits for its seek to the committed
+# offset, which comes right after Faust resumes them.
+_UNSOUGHT_WAIT_S = 0.05
 
 
 def _by_partition(offsets: Mapping[Any, int | None]) -> str:
@@ -136,7 +141,7 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._held_back: Counter[tuple[TP, int]] = Counter()
         self._held: frozenset[TP] = frozenset()  # the partitions of the last assignment
         # Stream partitions of the last assignment that came anew and are not sought to
-        # their committed offsets yet: their records are not handed to Faust before.
+        # their committed offsets yet: the client is not asked for their records before.
         self._unsought: set[TP] = set()
         self._withholding = False  # every ack from now on (see withhold)
 
@@ -256,10 +261,11 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         stream partition that came anew check that its first record is the committed one.
         Whatever dropped the records before it (a read offset left past them by the fetch
         loop, say) would otherwise go unseen: the agent takes the first record it gets as
-        where the partition starts. Until this seek, :meth:`getmany` hands over none of the
-        records of such a partition."""
+        where the partition starts. Until this seek is done, :meth:`_getmany` asks the
+        client for none of the records of such a partition; the client drops whatever it
+        fetched of it from before the seek."""
         committed = await super().seek_to_committed()
-        self._unsought.clear()
+        self._unsought.clear()  # with no await since the seek: no fetch has asked for them
         log.debug("sought to the committed offsets %s", _by_partition(committed))
         for tp, offset in committed.items():
             # aiokafka seeks only to a committed offset above 0; a partition without one
@@ -284,22 +290,23 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._fetched = records or {}
         return records, active
 
+    async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        """The records the client fetched of ``active_partitions``, but for the partitions
+        not sought to their committed offsets yet (:meth:`seek_to_committed`): a fetch asks
+        for what was active when it started, so none asks for them before the seek."""
+        unsought = self._unsought
+        if active_partitions is None or not unsought & active_partitions:
+            return await super()._getmany(active_partitions, timeout)
+        partitions = active_partitions - unsought
+        if not partitions:  # asked for no partition, the client would give them all
+            await self.sleep(min(timeout, _UNSOUGHT_WAIT_S))
+            return {}
+        return await super()._getmany(partitions, timeout)
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         delivered: dict[TP, int] = {}
         reread: set[TP] = set()
-        early: set[TP] = set()
         async for tp, message in super().getmany(timeout):
-            if tp in self._unsought:
-                if tp not in early:
-                    log.debug(
-                        "%s fetched from offset %d before its seek to the committed offset: "
-                        "read again after it",
-                        tp,
-                        message.offset,
-                        extra={"topic": tp.topic, "partition": tp.partition},
-                    )
-                early.add(tp)
-                continue
             if tp in reread:
                 continue
             if await self._reread_skipped(tp, message.offset):
@@ -310,9 +317,8 @@ class RewindingConsumer(aiokafka_driver.Consumer):
             yield tp, message
         fetched, self._fetched = self._fetched, {}
         for tp, records in fetched.items():
-            # A partition read again above is already where it must be, and one not
-            # sought yet will be.
-            if records and tp not in reread | early and not self._is_changelog_tp(tp):
+            # A partition read again above is already where it must be.
+            if records and tp not in reread and not self._is_changelog_tp(tp):
                 await self._rewind(tp, records[0].offset, records[-1].offset, delivered.get(tp))
 
     def _restore_read_offset(self, tp: TP, offset: int) -> None:

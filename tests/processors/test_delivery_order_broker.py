@@ -1,7 +1,8 @@
 """Against the real broker: records that never reach the agent are read again from the
 broker, taken in order, each once, and the consumer commits through them; records its
 stream skipped as of an older consumer generation are left to the partition's next
-owner."""
+owner; a partition given anew starts at its committed offset, though the client had got
+further on."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import faust
 import faust.streams
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
+from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 
 from infra.broker import BundledBroker
@@ -201,3 +203,72 @@ def test_records_of_an_older_generation_the_stream_skipped_go_to_the_next_owner(
     after, _ = asyncio.run(_take_all(settings, bootstrap, None, range(0), RECORDS - committed))
     assert before + after == list(range(RECORDS))
     assert _committed(bootstrap, group, topic, partition) == RECORDS
+
+
+async def _take_with_a_slow_seek(
+    settings: Settings, bootstrap: str, partition: int, monkeypatch: pytest.MonkeyPatch
+) -> list[int]:
+    """The records an agent took from a partition given anew whose client position was past
+    the committed offset when the rebalance resumed it, and whose seek to the committed
+    offset answered a second late. The app has a table, as the worker does: its recovery
+    turns flow on before the stream partitions are sought; and its fetch loop runs from the
+    assignment on, as in a worker past its first, where the loop never stops."""
+    app = _faust_app(settings, bootstrap)
+    app.Table("seek-test", key_type=str, value_type=int)
+    topic = settings.topics.frames
+    source = app.topic(topic, key_type=bytes, value_type=bytes, value_serializer="raw")
+    tp = TP(topic, partition)
+    assigned = RewindingConsumer.on_partitions_assigned
+    sought = aiokafka_driver.Consumer.seek_to_committed
+
+    async def assigned_past_the_commit(
+        self: RewindingConsumer, partitions: set[TP], generation_id: int = 0
+    ) -> None:
+        if tp in partitions:
+            await self.seek(tp, 45)  # where the client had got to
+        await assigned(self, partitions, generation_id)
+        await app._fetcher.maybe_start()  # running already, as after a first assignment
+
+    async def slow_seek(self: RewindingConsumer) -> Any:
+        await asyncio.sleep(1.0)
+        return await sought(self)
+
+    monkeypatch.setattr(RewindingConsumer, "on_partitions_assigned", assigned_past_the_commit)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "seek_to_committed", slow_seek)
+    taken: list[int] = []
+    done = asyncio.Event()
+    consumer = app.consumer
+    assert isinstance(consumer, RewindingConsumer)
+
+    @app.agent(source)
+    async def take(stream: faust.StreamT[bytes]) -> None:
+        assert isinstance(stream, faust.Stream)
+        async for events in stream.take_events(10, 0.2):
+            for event in events:
+                if await consumer.admit(event.message):
+                    taken.append(int(event.value))
+            if len(taken) >= RECORDS - 30:
+                done.set()
+
+    await app.start()
+    try:
+        async with asyncio.timeout(20):
+            await done.wait()
+    finally:
+        await app.stop()
+    return taken
+
+
+def test_a_partition_given_anew_starts_at_its_commit_though_fetched_from_further_on_first(
+    broker: BundledBroker, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Faust resumes the stream partitions and then seeks them to their committed offsets,
+    # with flow on: what the client fetched from where it was in between reached the agent
+    # first, and the records between the commit and it came after, out of order.
+    settings = make_settings(consumer_fetch_max_wait_ms=50)
+    settings.data_dir.mkdir(parents=True)
+    topic, group, bootstrap = settings.topics.frames, settings.worker_id, broker.bootstrap_servers
+    partition = _publish(bootstrap, topic)
+    _commit(bootstrap, group, topic, partition, 30)
+    taken = asyncio.run(_take_with_a_slow_seek(settings, bootstrap, partition, monkeypatch))
+    assert taken[: RECORDS - 30] == list(range(30, RECORDS))

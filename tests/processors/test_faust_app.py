@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -370,40 +369,40 @@ def test_a_partition_given_anew_is_taken_from_its_committed_offset(
     assert broker.seeks == [(fresh, 40)]
 
 
-def test_a_partition_given_anew_hands_over_nothing_before_its_seek_to_the_committed_offset(
+def test_a_partition_given_anew_is_not_fetched_before_its_seek_to_the_committed_offset(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     held, fresh = TP("vt.frames", 1), TP("vt.frames", 0)
     broker = _FakedBroker({held, fresh})
-    fetches: list[list[tuple[TP, int]]] = [
-        [(held, 60), (fresh, 153), (fresh, 154)],  # fresh: from where the client had got to
-        [(fresh, 108), (held, 61)],  # after the seek to the committed offsets
-    ]
+    asked: list[set[TP] | None] = []
 
-    async def fetched_upstream(self: object, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
-        for tp, offset in fetches.pop(0):
-            yield tp, _handed_over(tp, offset)
+    async def fetched_upstream(
+        self: object, active_partitions: set[TP] | None, timeout: float
+    ) -> dict[TP, list[Any]]:
+        asked.append(None if active_partitions is None else set(active_partitions))
+        return {}
 
     async def committed_upstream(self: object) -> dict[TopicPartition, int]:
         return {TopicPartition(*held): 60, TopicPartition(*fresh): 108}
 
     monkeypatch.setattr(aiokafka_driver.Consumer, "on_partitions_assigned", _assigned_upstream)
-    monkeypatch.setattr(aiokafka_driver.Consumer, "getmany", fetched_upstream)
+    monkeypatch.setattr(aiokafka_driver.Consumer, "_getmany", fetched_upstream)
     monkeypatch.setattr(aiokafka_driver.Consumer, "seek_to_committed", committed_upstream)
 
-    async def run() -> list[list[tuple[TP, int]]]:
+    async def run() -> None:
         consumer = broker.consumer(monkeypatch, "unsought-test")
         await consumer.on_partitions_assigned({held})
         await consumer.seek_to_committed()
         await consumer.on_partitions_assigned({held, fresh})  # fresh came in a rebalance
-        handed = [[(tp, m.offset) async for tp, m in consumer.getmany(1.0)]]
+        await consumer._getmany({held, fresh}, 1.0)  # resumed, not sought yet
+        await consumer._getmany({fresh}, 0.01)  # nothing to ask for
         await consumer.seek_to_committed()
-        handed.append([(tp, m.offset) async for tp, m in consumer.getmany(1.0)])
-        return handed
+        await consumer._getmany({held, fresh}, 1.0)
 
-    # Taken before the seek, 153 would have been the partition's first record, and the
-    # records before it, fetched again from 108, dropped as read already.
-    assert asyncio.run(run()) == [[(held, 60)], [(fresh, 108), (held, 61)]]
+    # Fetched before the seek, from where the client had got to (153, say), fresh's first
+    # record would have been taken as where it starts, and 108-152 dropped as read already.
+    asyncio.run(run())
+    assert asked == [{held}, {held, fresh}]
     assert broker.seeks == []
 
 
