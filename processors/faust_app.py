@@ -48,6 +48,7 @@ way and read again (:meth:`RewindingConsumer.take_dropped`).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping
@@ -430,6 +431,27 @@ class WorkerConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
             raise RuntimeError("aiokafka's consumer no longer has _fetch_max_wait_ms")
         consumer._fetch_max_wait_ms = cast(WorkerApp, self.app).fetch_max_wait_ms
         return consumer
+
+    async def on_thread_stop(self) -> None:
+        """Stop the client; a fetch it cancelled as it closed does not stop the thread.
+
+        aiokafka's consumer, closing, awaits the fetches it has just cancelled, and the one
+        waiting to try again (as one always is once the broker is gone) raises its
+        cancellation out of the close. The thread then ended without telling the app's
+        loop, which waited for it for good: a worker whose broker was gone ignored SIGTERM.
+        """
+        try:
+            await super().on_thread_stop()
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the thread itself is cancelled
+            log.warning(
+                "a fetch the Kafka client cancelled as it stopped ended its close: closing "
+                "its connections"
+            )
+            if self._consumer is not None:
+                await self._consumer._client.close()
 
 
 class WorkerTransport(aiokafka_driver.Transport):
