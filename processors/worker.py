@@ -26,7 +26,7 @@ from processors.pipeline.rules_source import RulesSource
 from processors.threads import single_threaded_blas, single_threaded_torch, torch_runs_a_network
 from processors.tracking.embedder import load_embedder
 from processors.tracking.tracker import StreamTracker
-from visiontrack.db import create_db_engine, session_factory
+from visiontrack.db import create_db_engine, refuse_a_schema_behind, session_factory
 from visiontrack.gc_freeze import freeze_loaded_objects
 from visiontrack.metrics_server import serve_metrics
 from visiontrack.settings import Settings
@@ -115,6 +115,7 @@ def run_worker(settings: Settings, bootstrap: str) -> int:
 
     from processors.app import create_app
 
+    refuse_a_schema_behind(settings.sqlalchemy_url)  # it reads stream rules, writes jobs
     metrics = WorkerMetrics(group=settings.worker_id)
     executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
     # Loaded on the thread that runs it: torch's OpenMP pool belongs to the thread that

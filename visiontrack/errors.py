@@ -9,6 +9,7 @@ from processors.tracking.embedder import EmbedderError
 from producers.frames import EncodeError
 from producers.publisher import DeliveryError
 from producers.video_file import SourceError
+from visiontrack.db import SchemaBehindError
 from visiontrack.runtime import NoKafkaError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
@@ -18,6 +19,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EncodeError,
     ModelError,
     NoKafkaError,
+    SchemaBehindError,
     SourceError,
     StackError,
 )

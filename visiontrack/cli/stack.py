@@ -91,8 +91,10 @@ def cmd_api(settings: Settings, _: argparse.Namespace) -> int:
     import uvicorn
 
     from api.app import create_app
+    from visiontrack.db import refuse_a_schema_behind
     from visiontrack.runtime import resolve_bootstrap
 
+    refuse_a_schema_behind(settings.sqlalchemy_url)
     bootstrap = resolve_bootstrap(settings) if settings.sink_in_api else None
     # A full collection of what the API, the dashboard and the sink load walks a quarter
     # of a million objects (110-140 ms on 2 cores), the sink's and the requests' threads stopped.
