@@ -43,7 +43,8 @@ driver fixes it at 1,500 ms, and a broker that answers a fetch only when its wai
 (the bundled one) then holds every record of a quiet stream for up to that long; and it
 tells the end and committed offsets of the partitions it holds, for the lag metric
 (:meth:`RewindingConsumer.partition_offsets`), and how many records were dropped on the
-way and read again (:meth:`RewindingConsumer.take_dropped`).
+way and read again (:meth:`RewindingConsumer.take_dropped`); and its consumer thread stops
+when asked once the broker is gone (:meth:`WorkerConsumerThread.on_thread_stop`).
 """
 
 from __future__ import annotations

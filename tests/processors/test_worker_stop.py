@@ -16,8 +16,8 @@ from visiontrack.settings import Settings
 
 pytestmark = pytest.mark.integration
 
-# aiokafka waits this long between tries of a fetch the broker did not answer: after it, a
-# fetch is waiting to try again, as it is whenever the broker has been gone a while.
+# Long enough after the broker went for the client's fetches to be trying again (every
+# 100 ms), as they are whenever the broker has been gone a while.
 _FETCH_RETRIES_UNDER_WAY_S = 3.0
 
 
