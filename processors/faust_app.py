@@ -254,7 +254,10 @@ class RewindingConsumer(aiokafka_driver.Consumer):
         self._held_back = Counter({k: n for k, n in self._held_back.items() if k[0] in kept})
         self._reread_from = {tp: o for tp, o in self._reread_from.items() if tp in kept}
         self._held = frozenset(assigned)
-        self._unsought = {tp for tp in assigned - kept if not self._is_changelog_tp(tp)}
+        # One given in the assignment before and not sought since (a rebalance cut that
+        # one's recovery short) is still to be sought.
+        fresh = {tp for tp in assigned - kept if not self._is_changelog_tp(tp)}
+        self._unsought = fresh | (self._unsought & assigned)
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:

@@ -396,13 +396,16 @@ def test_a_partition_given_anew_is_not_fetched_before_its_seek_to_the_committed_
         await consumer.on_partitions_assigned({held, fresh})  # fresh came in a rebalance
         await consumer._getmany({held, fresh}, 1.0)  # resumed, not sought yet
         await consumer._getmany({fresh}, 0.01)  # nothing to ask for
+        # Another rebalance before the seek: fresh was held, but never sought.
+        await consumer.on_partitions_assigned({held, fresh})
+        await consumer._getmany({held, fresh}, 1.0)
         await consumer.seek_to_committed()
         await consumer._getmany({held, fresh}, 1.0)
 
     # Fetched before the seek, from where the client had got to (153, say), fresh's first
     # record would have been taken as where it starts, and 108-152 dropped as read already.
     asyncio.run(run())
-    assert asked == [{held}, {held, fresh}]
+    assert asked == [{held}, {held}, {held, fresh}]
     assert broker.seeks == []
 
 
