@@ -63,11 +63,21 @@ def _committed(bootstrap: str, group: str, topic: str, partition: int) -> int:
 
 
 async def _take_all(
-    settings: Settings, bootstrap: str, queue_size: int | None, lost: range, count: int
+    settings: Settings,
+    bootstrap: str,
+    queue_size: int | None,
+    lost: range,
+    count: int,
+    *,
+    with_table: bool = False,
 ) -> tuple[list[int], set[int]]:
     """The records the agent took, in order, until ``count``, and the partitions they came
-    from; ``lost`` are dropped on the way the first time, as Faust may drop records."""
+    from; ``lost`` are dropped on the way the first time, as Faust may drop records.
+    ``with_table``: the app has a table, as the worker does (its recovery turns flow on
+    before the stream partitions are sought)."""
     app = _faust_app(settings, bootstrap)
+    if with_table:
+        app.Table("take-all", key_type=str, value_type=int)
     if queue_size is not None:
         app.conf.stream_buffer_maxsize = queue_size
     topic = settings.topics.frames
@@ -205,19 +215,11 @@ def test_records_of_an_older_generation_the_stream_skipped_go_to_the_next_owner(
     assert _committed(bootstrap, group, topic, partition) == RECORDS
 
 
-async def _take_with_a_slow_seek(
-    settings: Settings, bootstrap: str, partition: int, monkeypatch: pytest.MonkeyPatch
-) -> list[int]:
-    """The records an agent took from a partition given anew whose client position was past
-    the committed offset when the rebalance resumed it, and whose seek to the committed
-    offset answered a second late. The app has a table, as the worker does: its recovery
-    turns flow on before the stream partitions are sought; and its fetch loop runs from the
-    assignment on, as in a worker past its first, where the loop never stops."""
-    app = _faust_app(settings, bootstrap)
-    app.Table("seek-test", key_type=str, value_type=int)
-    topic = settings.topics.frames
-    source = app.topic(topic, key_type=bytes, value_type=bytes, value_serializer="raw")
-    tp = TP(topic, partition)
+def _past_the_commit_and_sought_late(tp: TP, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tp``, given anew, has its client position past the committed offset when the
+    rebalance resumes it, and its seek to the committed offset answers a second late; the
+    fetch loop runs from the assignment on, as in a worker past its first, where the loop
+    never stops."""
     assigned = RewindingConsumer.on_partitions_assigned
     sought = aiokafka_driver.Consumer.seek_to_committed
 
@@ -227,7 +229,7 @@ async def _take_with_a_slow_seek(
         if tp in partitions:
             await self.seek(tp, 45)  # where the client had got to
         await assigned(self, partitions, generation_id)
-        await app._fetcher.maybe_start()  # running already, as after a first assignment
+        await cast(faust.App, self.app)._fetcher.maybe_start()  # running, as after a first one
 
     async def slow_seek(self: RewindingConsumer) -> Any:
         await asyncio.sleep(1.0)
@@ -235,28 +237,6 @@ async def _take_with_a_slow_seek(
 
     monkeypatch.setattr(RewindingConsumer, "on_partitions_assigned", assigned_past_the_commit)
     monkeypatch.setattr(aiokafka_driver.Consumer, "seek_to_committed", slow_seek)
-    taken: list[int] = []
-    done = asyncio.Event()
-    consumer = app.consumer
-    assert isinstance(consumer, RewindingConsumer)
-
-    @app.agent(source)
-    async def take(stream: faust.StreamT[bytes]) -> None:
-        assert isinstance(stream, faust.Stream)
-        async for events in stream.take_events(10, 0.2):
-            for event in events:
-                if await consumer.admit(event.message):
-                    taken.append(int(event.value))
-            if len(taken) >= RECORDS - 30:
-                done.set()
-
-    await app.start()
-    try:
-        async with asyncio.timeout(20):
-            await done.wait()
-    finally:
-        await app.stop()
-    return taken
 
 
 def test_a_partition_given_anew_starts_at_its_commit_though_fetched_from_further_on_first(
@@ -270,5 +250,8 @@ def test_a_partition_given_anew_starts_at_its_commit_though_fetched_from_further
     topic, group, bootstrap = settings.topics.frames, settings.worker_id, broker.bootstrap_servers
     partition = _publish(bootstrap, topic)
     _commit(bootstrap, group, topic, partition, 30)
-    taken = asyncio.run(_take_with_a_slow_seek(settings, bootstrap, partition, monkeypatch))
+    _past_the_commit_and_sought_late(TP(topic, partition), monkeypatch)
+    taken, _ = asyncio.run(
+        _take_all(settings, bootstrap, None, range(0), RECORDS - 30, with_table=True)
+    )
     assert taken[: RECORDS - 30] == list(range(30, RECORDS))
