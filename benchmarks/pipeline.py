@@ -5,9 +5,9 @@
 
 A generated 640x480 scene (the sample detector's kind of images) is written to an MP4, and:
 
-1. **Throughput**, frames/s, torch, OpenVINO and OpenVINO INT8 (``VISIONTRACK_DETECTOR_INT8``)
-   backends (the OpenVINO runs embed in OpenVINO too, ``VISIONTRACK_EMBEDDER_BACKEND``, as
-   a worker set up for OpenVINO would):
+1. **Throughput**, frames/s, torch, OpenVINO and OpenVINO INT8 (``VISIONTRACK_DETECTOR_INT8``
+   and, since 2026-12-07, ``VISIONTRACK_EMBEDDER_INT8``) backends (the OpenVINO runs embed in
+   OpenVINO too, ``VISIONTRACK_EMBEDDER_BACKEND``, as a worker set up for OpenVINO would):
    - *direct*: the worker's frame processor (detector, embedder, DeepSORT) called in a loop on
      the video's frames as the producers' reader decodes them, in batches of
      ``VISIONTRACK_BATCH_MAX_FRAMES`` (each pipeline frame is decoded once too, from its
@@ -92,6 +92,8 @@ TARGETS = {
 # The workers compared: all torch, and OpenVINO for the detector export and the re-id network.
 _torch = {"detector_backend": "torch", "detector_int8": False, "embedder_backend": "torch"}
 _openvino = {"detector_backend": "openvino", "embedder_backend": "openvino"}
+_f32 = {"detector_int8": False, "embedder_int8": False}
+_int8 = {"detector_int8": True, "embedder_int8": True}
 
 
 def backend_label(settings: Settings) -> str:
@@ -423,8 +425,8 @@ def run(frames: int, latency_frames: int, scratch: Path, settings: Settings) -> 
     images = write_scene_video(video, frames)
     backends = {
         "torch": base.model_copy(update=_torch),
-        "openvino": base.model_copy(update=_openvino | {"detector_int8": False}),
-        "openvino-int8": base.model_copy(update=_openvino | {"detector_int8": True}),
+        "openvino": base.model_copy(update=_openvino | _f32),
+        "openvino-int8": base.model_copy(update=_openvino | _int8),
     }
     throughput = []
     pipelines = []

@@ -1,4 +1,5 @@
-"""Files of model exports, shared by the detector's and the MobileNetV2 embedder's.
+"""Files of model exports, shared by the detector's, the MobileNetV2 embedder's and the
+re-id network's INT8 one.
 
 An export sits in ``<data dir>/models`` with a JSON card beside it that records, among what
 made it, the SHA-256 of the weights it came from: an export is current while its source's
@@ -17,7 +18,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["card_path", "file_sha256", "is_current", "put_in_place", "write_card"]
+__all__ = [
+    "card_path",
+    "file_sha256",
+    "is_current",
+    "nncf_warnings_only",
+    "put_in_place",
+    "write_card",
+]
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +70,11 @@ def put_in_place(made: Path, target: Path) -> None:
 def write_card(export: Path, card: dict[str, Any]) -> None:
     """Write ``card`` (which must hold ``source_sha256``) beside ``export``."""
     card_path(export).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def nncf_warnings_only() -> None:
+    """NNCF logs every layer it leaves unquantized (a hundred lines) at INFO through a
+    handler of its own, and sets that level when imported: keep its warnings only."""
+    import nncf  # type: ignore[import-untyped]
+
+    nncf.set_log_level(logging.WARNING)

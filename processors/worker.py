@@ -74,7 +74,12 @@ def build_processor(
         max_detections=settings.model_max_detections or defaults.max_detections,
         device=settings.device,
     )
-    embedder = load_embedder(settings.embedder, settings.embedder_backend, settings.data_dir)
+    embedder = load_embedder(
+        settings.embedder,
+        settings.embedder_backend,
+        settings.data_dir,
+        int8=settings.embedder_int8,
+    )
     cosine_gate = settings.tracker_max_cosine_distance or embedder.max_cosine_distance
     track_confidence = settings.tracker_min_confidence
     if track_confidence is None:

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     # openvino, compiled by OpenVINO at the CPU's precision (bf16 where it has it); onnx
     # with them is refused at start.
     embedder_backend: Literal["torch", "onnx", "openvino"] = "torch"
+    # openvino only, re-id networks only: run the network quantized to INT8 by NNCF on
+    # generated scenes, made once under <data dir>/models.
+    embedder_int8: bool = False
     tracker_max_cosine_distance: float | None = Field(default=None, gt=0.0, le=2.0)  # by embedder
     # Kalman gate on the box centre only: a box cut short by an occluder still matches its
     # track by appearance (validation scenes: ID switches 59 -> 41, IDF1 unchanged).
@@ -209,6 +212,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "VISIONTRACK_DETECTOR_INT8 needs VISIONTRACK_DETECTOR_BACKEND=openvino, "
                 f"not {self.detector_backend}"
+            )
+        if self.embedder_int8 and self.embedder_backend != "openvino":
+            raise ValueError(
+                "VISIONTRACK_EMBEDDER_INT8 needs VISIONTRACK_EMBEDDER_BACKEND=openvino, "
+                f"not {self.embedder_backend}"
             )
         return self
 

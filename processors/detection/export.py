@@ -29,7 +29,13 @@ from enum import StrEnum
 from pathlib import Path
 
 from processors.detection.detector import SAMPLE_WEIGHTS, ModelError, load_yolo
-from processors.export_files import file_sha256, is_current, put_in_place, write_card
+from processors.export_files import (
+    file_sha256,
+    is_current,
+    nncf_warnings_only,
+    put_in_place,
+    write_card,
+)
 from producers.synthetic.ground_truth import write_yolo_dataset
 from visiontrack.settings import Settings
 
@@ -175,7 +181,7 @@ def export_detector(
             options["simplify"] = True
         if int8 is not None:
             options |= {"int8": True, "data": str(int8.dataset(source, Path(scratch)))}
-            _nncf_warnings_only()
+            nncf_warnings_only()
         try:
             made = Path(str(load_yolo(str(copy)).export(format=backend.value, **options)))
         except Exception as exc:  # Ultralytics raises many types from its exporters
@@ -196,14 +202,6 @@ def export_detector(
         "exported %s to %s in %.1fs", source, target, card.duration_s, extra={"backend": backend}
     )
     return target
-
-
-def _nncf_warnings_only() -> None:
-    """NNCF logs every layer it leaves unquantized (a hundred lines) at INFO through a
-    handler of its own, and sets that level when imported: keep its warnings only."""
-    import nncf  # type: ignore[import-untyped]
-
-    nncf.set_log_level(logging.WARNING)
 
 
 @dataclass(frozen=True, slots=True)

@@ -113,10 +113,19 @@ class ReidEmbedder:
     """128-d unit vectors of :class:`~processors.tracking.reid.network.ReidNet`, run with
     its batch norms folded into the layers before them, in torch or, with ``openvino``,
     compiled by OpenVINO at the CPU's default precision (bf16 where the CPU has it: 72 crops
-    in 11.9 ms against torch's 21.3 on the AMD host, cosine to torch's vectors ≥ 0.9997)."""
+    in 11.9 ms against torch's 21.3 on the AMD host, cosine to torch's vectors ≥ 0.9997).
+
+    With ``int8_models_dir``, OpenVINO runs the network quantized to INT8, kept in that
+    directory (:mod:`processors.tracking.reid.int8`; made there if missing or stale).
+    """
 
     def __init__(
-        self, weights: Path, max_cosine_distance: float, *, openvino: bool = False
+        self,
+        weights: Path,
+        max_cosine_distance: float,
+        *,
+        openvino: bool = False,
+        int8_models_dir: Path | None = None,
     ) -> None:
         import torch
 
@@ -133,7 +142,13 @@ class ReidEmbedder:
                 f"VISIONTRACK_EMBEDDER): {exc}"
             ) from exc
         self._net = fused_for_inference(net)
-        self._compiled = _compiled_by_openvino(self._net) if openvino else None
+        self._compiled: Any = None
+        if int8_models_dir is not None:
+            from processors.tracking.reid.int8 import int8_reid_model
+
+            self._compiled = _compiled_for_cpu(int8_reid_model(self._net, weights, int8_models_dir))
+        elif openvino:
+            self._compiled = _compiled_by_openvino(self._net)
 
     def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
         if not crops:
@@ -162,6 +177,13 @@ def _compiled_by_openvino(net: Any) -> Any:
     example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
     with torch.inference_mode():
         model = ov.convert_model(net, example_input=example)
+    return _compiled_for_cpu(model)
+
+
+def _compiled_for_cpu(model: Any) -> Any:
+    """An OpenVINO model (or the path of its IR) compiled for the CPU, for latency."""
+    import openvino as ov
+
     return ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
 
 
@@ -187,13 +209,16 @@ def load_embedder(
     ref: str | None,
     backend: EmbedderBackend | str = EmbedderBackend.TORCH,
     data_dir: Path | None = None,
+    *,
+    int8: bool = False,
 ) -> Embedder:
     """``None`` or ``"sample"``: the bundled network; ``"mobilenetv2"``; or a weights path.
 
     ``backend`` ``onnx`` or ``openvino`` runs MobileNetV2 from its export under
     ``<data_dir>/models`` (made there if missing or stale). The re-id networks run in torch,
     or compiled by OpenVINO in the process with ``openvino`` (no file: converting takes a
-    fraction of a second); ``onnx`` is refused for them.
+    fraction of a second); ``onnx`` is refused for them. ``int8`` runs a re-id network in
+    OpenVINO quantized to INT8, kept under ``<data_dir>/models``.
     """
     from processors.tracking.reid.network import SAMPLE_REID_GATE
 
@@ -204,6 +229,12 @@ def load_embedder(
             f"unknown embedder backend {backend!r} (setting VISIONTRACK_EMBEDDER_BACKEND: "
             f"{', '.join(b.value for b in EmbedderBackend)})"
         ) from None
+    if int8 and (runner is not EmbedderBackend.OPENVINO or ref == MOBILENETV2):
+        raise EmbedderError(
+            f"VISIONTRACK_EMBEDDER_INT8 runs the re-id networks in OpenVINO only, not "
+            f"VISIONTRACK_EMBEDDER={ref or SAMPLE} with VISIONTRACK_EMBEDDER_BACKEND="
+            f"{runner.value}"
+        )
     if ref == MOBILENETV2 and runner is not EmbedderBackend.TORCH:
         if data_dir is None:
             raise ValueError(f"the {runner.value} embedder needs a data directory")
@@ -219,4 +250,8 @@ def load_embedder(
     path = resolve_embedder_ref(ref)
     if path is None:
         return MobileNetEmbedder()
+    if int8:
+        if data_dir is None:
+            raise ValueError("the INT8 embedder needs a data directory")
+        return ReidEmbedder(path, SAMPLE_REID_GATE, int8_models_dir=data_dir / "models")
     return ReidEmbedder(path, SAMPLE_REID_GATE, openvino=runner is EmbedderBackend.OPENVINO)
