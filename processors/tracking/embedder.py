@@ -11,6 +11,9 @@ Two embedders, chosen by ``VISIONTRACK_EMBEDDER``:
   (:mod:`processors.tracking.mobilenet_export`), giving the same features several times
   faster.
 
+The re-id networks run in torch or OpenVINO, and with ``VISIONTRACK_EMBEDDER_INT8`` in
+OpenVINO quantized to INT8 (:mod:`processors.tracking.reid.int8`).
+
 Crops of a frame are embedded in one batch, without autograd. Each embedder names the
 cosine gate DeepSORT should use with it: distances of two embedders are not comparable.
 """

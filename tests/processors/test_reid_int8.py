@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +18,7 @@ from pydantic import ValidationError
 
 from processors.tracking.embedder import EmbedderError, ReidEmbedder, load_embedder
 from processors.tracking.reid.crops import CropPlan, scene_crops
-from processors.tracking.reid.int8 import CALIBRATION_SEEDS
+from processors.tracking.reid.int8 import CALIBRATION_SEEDS, int8_reid_path
 from processors.tracking.reid.network import SAMPLE_REID_WEIGHTS
 from processors.tracking.reid.training import ReidTrainPlan, reidentification_rank1
 from visiontrack.settings import Settings
@@ -80,3 +83,27 @@ def test_int8_is_refused_where_it_cannot_run(tmp_path: Path) -> None:
 def test_calibration_scenes_are_none_the_network_is_trained_or_validated_on() -> None:
     plan = ReidTrainPlan()
     assert not set(CALIBRATION_SEEDS) & (set(plan.train_seeds) | set(plan.val_seeds))
+
+
+def _quantize_reid(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "visiontrack.cli", "model", "quantize-reid"],
+        env=os.environ | {"VISIONTRACK_DATA_DIR": str(data_dir)} | env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_the_cli_quantizes_ahead_of_time_and_says_how_to_run_it(tmp_path: Path) -> None:
+    done = _quantize_reid(tmp_path)
+    assert done.returncode == 0, done.stderr
+    made = int8_reid_path(SAMPLE_REID_WEIGHTS, tmp_path / "models")
+    assert (made / "model.xml").is_file() and made.with_name(made.name + ".json").is_file()
+    assert str(made) in done.stdout
+    assert "VISIONTRACK_EMBEDDER_BACKEND=openvino VISIONTRACK_EMBEDDER_INT8=true" in done.stdout
+    refused = _quantize_reid(tmp_path / "other", VISIONTRACK_EMBEDDER="mobilenetv2")
+    assert refused.returncode == 1
+    assert "VISIONTRACK_EMBEDDER_INT8 runs the re-id networks" in refused.stderr
+    assert "Traceback" not in refused.stderr

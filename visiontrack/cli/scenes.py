@@ -148,6 +148,22 @@ def cmd_model_export_embedder(settings: Settings, args: argparse.Namespace) -> i
     return 0
 
 
+def cmd_model_quantize_reid(settings: Settings, args: argparse.Namespace) -> int:
+    from processors.tracking.embedder import load_embedder, resolve_embedder_ref
+    from processors.tracking.reid.int8 import int8_reid_path
+
+    models = settings.data_dir / "models"
+    load_embedder(settings.embedder, "openvino", settings.data_dir, int8=True)
+    weights = resolve_embedder_ref(settings.embedder)
+    assert weights is not None  # load_embedder refuses MobileNetV2 with int8
+    out(f"quantized the re-id network {weights} to {int8_reid_path(weights, models)}")
+    out(
+        "the worker runs it with VISIONTRACK_EMBEDDER_BACKEND=openvino "
+        "VISIONTRACK_EMBEDDER_INT8=true"
+    )
+    return 0
+
+
 def register(sub: Any, add: Add) -> None:
     demo = add("demo", cmd_demo, "run sample streams through the stack and keep serving")
     demo.add_argument("--video", type=Path, default=None, help="default: bikes.mp4")
@@ -210,6 +226,13 @@ def register(sub: Any, add: Add) -> None:
         model,
     )
     embedder.add_argument("--format", choices=("onnx", "openvino"), required=True)
+    add(
+        "quantize-reid",
+        cmd_model_quantize_reid,
+        "quantize the re-id network (VISIONTRACK_EMBEDDER) to INT8 for OpenVINO into "
+        "<data dir>/models",
+        model,
+    )
 
     evals = sub.add_parser("eval", help="accuracy").add_subparsers(dest="eval", required=True)
     ev = add("tracking", cmd_eval_tracking, "score detection and tracking on scenes", evals)

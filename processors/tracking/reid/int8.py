@@ -4,13 +4,14 @@ NNCF's post-training quantization of the network with its batch norms folded, ca
 crops of generated scenes that neither ``visiontrack model train-reid`` nor the evaluation
 uses. The quantized network is kept under ``<data dir>/models`` as OpenVINO IR, with a card
 beside it recording the weights' SHA-256 and the calibration, as the detector's exports are:
-made at a worker's first start (about 5 s on 2 cores, most of it generating the scenes) and
-made again when the weights or the calibration change.
+made by ``visiontrack model quantize-reid`` or at a worker's first start (5–8 s on 2 cores,
+half of it generating the scenes), and made again when the weights or the calibration
+change.
 
-On the AVX2 host, the bundled network over a batch of 8 frames' crops (84 crops): 3.5–4.5
-against 5.5–6.8 ms a frame in f32, cosine to the f32 vectors median 0.996 (least 0.976) on
-crops of other scenes, and the distances between crops of one identity and of two unchanged
-(medians 0.158 and 0.987 against 0.153 and 0.987).
+On the AVX2 host, the embed stage of the worker's loop (the crops of a batch of 8 frames,
+about 84, in one call): 3.5–4.5 against 5.5–6.8 ms a frame in f32. Cosine to the f32
+vectors on crops of other scenes: median 0.996, least 0.976; the distances between crops of
+one identity and of two are unchanged (medians 0.158 and 0.987 against 0.153 and 0.987).
 """
 
 from __future__ import annotations
@@ -29,10 +30,17 @@ from processors.export_files import (
     put_in_place,
     write_card,
 )
+from processors.tracking.embedder import EmbedderError
 from processors.tracking.reid.crops import CropPlan, scene_crops
 from processors.tracking.reid.network import INPUT_SIZE, ReidNet, batch_tensor
 
-__all__ = ["CALIBRATION_PLAN", "CALIBRATION_SEEDS", "Int8ReidCard", "int8_reid_model"]
+__all__ = [
+    "CALIBRATION_PLAN",
+    "CALIBRATION_SEEDS",
+    "Int8ReidCard",
+    "int8_reid_model",
+    "int8_reid_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +69,9 @@ def _calibration() -> str:
     return f"generated scenes {seeds}, {plan.frames} frames, every {plan.stride}th, {_SUBSET} crops"
 
 
-def _export_path(weights: Path, models_dir: Path) -> Path:
+def int8_reid_path(weights: Path, models_dir: Path) -> Path:
+    """Where the INT8 network of ``weights`` lives: a directory holding OpenVINO's
+    ``model.xml`` and ``model.bin`` (moved into place as one)."""
     return models_dir / f"{weights.stem}-int8_openvino_model"
 
 
@@ -69,7 +79,7 @@ def int8_reid_model(net: ReidNet, weights: Path, models_dir: Path) -> Path:
     """The OpenVINO IR (``model.xml``) of ``net``, the network of ``weights`` with its batch
     norms folded, quantized to INT8: the one in ``models_dir`` if its card matches the
     weights and the calibration, else a new one."""
-    target = _export_path(weights, models_dir)
+    target = int8_reid_path(weights, models_dir)
     if not is_current(target, weights, {"calibration": _calibration()}):
         _quantize(net, weights, target)
     return target / _OPENVINO_XML
@@ -85,10 +95,18 @@ def _quantize(net: ReidNet, weights: Path, target: Path) -> None:
     started = time.perf_counter()
     nncf_warnings_only()
     crops = scene_crops(CALIBRATION_SEEDS, CALIBRATION_PLAN).images
-    with torch.inference_mode():
-        model = ov.convert_model(net, example_input=torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE))
     inputs: list[Any] = [batch_tensor(crops[i : i + 1]).numpy() for i in range(len(crops))]
-    quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=min(_SUBSET, len(inputs)))
+    try:
+        with torch.inference_mode():
+            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+            model = ov.convert_model(net, example_input=example)
+        subset = min(_SUBSET, len(inputs))
+        quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=subset)
+    except Exception as exc:  # the converter and NNCF raise many types
+        raise EmbedderError(
+            f"quantizing the re-id network {weights} to INT8 failed (setting "
+            f"VISIONTRACK_EMBEDDER_INT8): {exc}"
+        ) from exc
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
         made = Path(scratch) / target.name
