@@ -156,7 +156,7 @@ def cmd_model_quantize_reid(settings: Settings, args: argparse.Namespace) -> int
     load_embedder(settings.embedder, "openvino", settings.data_dir, int8=True)
     weights = resolve_embedder_ref(settings.embedder)
     assert weights is not None  # load_embedder refuses MobileNetV2 with int8
-    out(f"quantized the re-id network {weights} to {int8_reid_path(weights, models)}")
+    out(f"the re-id network {weights} in INT8: {int8_reid_path(weights, models)}")
     out(
         "the worker runs it with VISIONTRACK_EMBEDDER_BACKEND=openvino "
         "VISIONTRACK_EMBEDDER_INT8=true"
