@@ -132,7 +132,7 @@ class ReidEmbedder:
     ) -> None:
         import torch
 
-        from processors.tracking.reid.network import ReidNet, fused_for_inference
+        from processors.tracking.reid.network import ReidNet, fused_for_inference, openvino_model
 
         self.max_cosine_distance = max_cosine_distance
         net = ReidNet()
@@ -151,7 +151,7 @@ class ReidEmbedder:
 
             self._compiled = _compiled_for_cpu(int8_reid_model(self._net, weights, int8_models_dir))
         elif openvino:
-            self._compiled = _compiled_by_openvino(self._net)
+            self._compiled = _compiled_for_cpu(openvino_model(self._net))
 
     def embed(self, crops: Sequence[Crop]) -> list[npt.NDArray[np.float32]]:
         if not crops:
@@ -170,22 +170,9 @@ class ReidEmbedder:
         return list(vectors.astype(np.float32, copy=False))
 
 
-def _compiled_by_openvino(net: Any) -> Any:
-    """``net`` converted by OpenVINO (dynamic batch) and compiled for the CPU."""
-    import openvino as ov  # type: ignore[import-untyped]
-    import torch
-
-    from processors.tracking.reid.network import INPUT_SIZE
-
-    example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-    with torch.inference_mode():
-        model = ov.convert_model(net, example_input=example)
-    return _compiled_for_cpu(model)
-
-
 def _compiled_for_cpu(model: Any) -> Any:
     """An OpenVINO model (or the path of its IR) compiled for the CPU, for latency."""
-    import openvino as ov
+    import openvino as ov  # type: ignore[import-untyped]
 
     return ov.Core().compile_model(model, "CPU", {"PERFORMANCE_HINT": "LATENCY"})
 

@@ -32,7 +32,7 @@ from processors.export_files import (
 )
 from processors.tracking.embedder import EmbedderError
 from processors.tracking.reid.crops import CropPlan, scene_crops
-from processors.tracking.reid.network import INPUT_SIZE, ReidNet, batch_tensor
+from processors.tracking.reid.network import ReidNet, batch_tensor, openvino_model
 
 __all__ = [
     "CALIBRATION_PLAN",
@@ -90,18 +90,14 @@ def _quantize(net: ReidNet, weights: Path, target: Path) -> None:
     before its card is written, so a half-made export never has a card."""
     import nncf  # type: ignore[import-untyped]
     import openvino as ov  # type: ignore[import-untyped]
-    import torch
 
     started = time.perf_counter()
     nncf_warnings_only()
     crops = scene_crops(CALIBRATION_SEEDS, CALIBRATION_PLAN).images
     inputs: list[Any] = [batch_tensor(crops[i : i + 1]).numpy() for i in range(len(crops))]
     try:
-        with torch.inference_mode():
-            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
-            model = ov.convert_model(net, example_input=example)
         subset = min(_SUBSET, len(inputs))
-        quantized = nncf.quantize(model, nncf.Dataset(inputs), subset_size=subset)
+        quantized = nncf.quantize(openvino_model(net), nncf.Dataset(inputs), subset_size=subset)
     except Exception as exc:  # the converter and NNCF raise many types
         raise EmbedderError(
             f"quantizing the re-id network {weights} to INT8 failed (setting "

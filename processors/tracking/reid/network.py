@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import cv2
 import numpy as np
@@ -26,6 +26,7 @@ __all__ = [
     "ReidNet",
     "batch_tensor",
     "fused_for_inference",
+    "openvino_model",
     "resized",
     "to_input",
 ]
@@ -99,6 +100,16 @@ def fused_for_inference(net: ReidNet) -> ReidNet:
     assert isinstance(linear, nn.Linear) and isinstance(norm1d, nn.BatchNorm1d)
     fused.head = nn.Sequential(fuse_linear_bn_eval(linear, norm1d))
     return fused
+
+
+def openvino_model(net: ReidNet) -> Any:
+    """``net`` converted to an OpenVINO model with a dynamic batch, for compiling as it is
+    or quantizing first."""
+    import openvino as ov  # type: ignore[import-untyped]
+
+    example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+    with torch.inference_mode():
+        return ov.convert_model(net, example_input=example)
 
 
 def batch_tensor(batch: npt.NDArray[np.uint8]) -> torch.Tensor:
