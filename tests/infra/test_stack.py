@@ -15,20 +15,14 @@ from typing import Any
 import pytest
 
 from infra.broker import free_port
+from tests.cli import env_without_settings, run_cli
 from visiontrack.runtime import pid_alive
 
 pytestmark = pytest.mark.integration
 
 
 def _cli(*args: str, env: dict[str, str], check: bool = False) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "visiontrack.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=check,
-    )
+    return run_cli(*args, env=env, timeout=120, check=check)
 
 
 def _status(env: dict[str, str]) -> dict[str, Any]:
@@ -47,7 +41,7 @@ def _wait_until(predicate: Any, timeout: float, what: str) -> None:
 
 @pytest.fixture
 def stack_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VISIONTRACK_")}
+    env = env_without_settings()
     return env | {
         "VISIONTRACK_DATA_DIR": str(tmp_path / "data"),
         "VISIONTRACK_API_PORT": str(free_port()),

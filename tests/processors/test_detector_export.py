@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +29,7 @@ from processors.detection.export import (
 from producers.synthetic.config import SceneConfig
 from producers.synthetic.ground_truth import write_yolo_dataset
 from producers.synthetic.scene import SceneGenerator
+from tests.cli import run_cli
 from visiontrack.settings import Settings
 
 SAMPLE = resolve_model_ref(None)
@@ -211,43 +210,14 @@ def test_exports_and_backends_that_do_not_fit_are_refused(models: Path) -> None:
 
 def test_the_cli_exports_and_says_how_to_run_it(tmp_path: Path) -> None:
     env = os.environ | {"VISIONTRACK_DATA_DIR": str(tmp_path)}
-    done = subprocess.run(
-        [sys.executable, "-m", "visiontrack.cli", "model", "export", "--format", "onnx"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli("model", "export", "--format", "onnx", env=env)
     assert done.returncode == 0, done.stderr
     made = tmp_path / "models" / "visiontrack-sample-yolov8n-416.onnx"
     assert made.is_file() and made.with_name(made.name + ".json").is_file()
     assert "VISIONTRACK_DETECTOR_BACKEND=onnx" in done.stdout
-    bad = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "visiontrack.cli",
-            "model",
-            "export",
-            "--format",
-            "onnx",
-            "--model",
-            str(tmp_path / "missing.pt"),
-        ],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    bad = run_cli(
+        "model", "export", "--format", "onnx", "--model", str(tmp_path / "missing.pt"), env=env
     )
     assert bad.returncode == 1 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
-    onnx_int8 = subprocess.run(
-        [sys.executable, "-m", "visiontrack.cli", "model", "export", "--format", "onnx", "--int8"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    onnx_int8 = run_cli("model", "export", "--format", "onnx", "--int8", env=env)
     assert onnx_int8.returncode == 1 and "--int8 needs --format openvino" in onnx_int8.stderr

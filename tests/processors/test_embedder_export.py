@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +31,7 @@ from processors.tracking.mobilenet_export import (
     mobilenet_weights,
 )
 from producers.synthetic import SceneConfig, SceneGenerator
+from tests.cli import run_cli
 from visiontrack.settings import Settings
 
 EXPORTED = (EmbedderBackend.ONNX, EmbedderBackend.OPENVINO)
@@ -155,15 +154,7 @@ def test_the_backend_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_the_cli_exports_the_embedder_and_says_how_to_run_it(tmp_path: Path) -> None:
     env = os.environ | {"VISIONTRACK_DATA_DIR": str(tmp_path)}
-    command = [sys.executable, "-m", "visiontrack.cli", "model", "export-embedder"]
-    done = subprocess.run(
-        [*command, "--format", "onnx"],
-        env=env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = run_cli("model", "export-embedder", "--format", "onnx", env=env)
     assert done.returncode == 0, done.stderr
     made = embedder_export_path(EmbedderBackend.ONNX, tmp_path / "models")
     assert made.is_file() and made.with_name(made.name + ".json").is_file()

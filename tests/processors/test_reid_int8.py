@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ from processors.tracking.reid.crops import CropPlan, scene_crops
 from processors.tracking.reid.int8 import CALIBRATION_SEEDS, int8_reid_path
 from processors.tracking.reid.network import SAMPLE_REID_WEIGHTS
 from processors.tracking.reid.training import ReidTrainPlan, reidentification_rank1
+from tests.cli import run_cli
 from visiontrack.settings import Settings
 
 
@@ -78,13 +78,8 @@ def test_calibration_scenes_are_none_the_network_is_trained_or_validated_on() ->
 
 
 def _quantize_reid(data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "visiontrack.cli", "model", "quantize-reid"],
-        env=os.environ | {"VISIONTRACK_DATA_DIR": str(data_dir)} | env,
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_cli(
+        "model", "quantize-reid", env=os.environ | {"VISIONTRACK_DATA_DIR": str(data_dir)} | env
     )
 
 

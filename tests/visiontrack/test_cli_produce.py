@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
@@ -18,6 +17,7 @@ from infra.broker import BundledBroker
 from processors.pipeline.chunk_decoder import decode_chunk
 from producers.live.figures import LiveFigures, StreamState, StreamStatus
 from schemas.video_chunks import VideoChunk
+from tests.cli import run_cli
 from tests.integration.harness import read_topic
 from tests.producers.broker_helpers import assert_sent_as_jpeg_frames, frame_reader, prepared
 from tests.producers.test_video_file import truncate, write_video
@@ -28,14 +28,7 @@ from visiontrack.settings import Settings
 
 
 def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "visiontrack.cli", "produce", *args],
-        env=os.environ | settings.to_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli("produce", *args, env=os.environ | settings.to_env(), timeout=120)
 
 
 def test_status_line_shows_each_stream() -> None:
