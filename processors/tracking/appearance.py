@@ -79,14 +79,17 @@ class StackedCosineMetric(NearestNeighborDistanceMetric):  # type: ignore[misc]
     ) -> None:
         """The parent's update (append each target's new features, keep the last ``budget``,
         forget inactive targets), applied to the normalized galleries as well."""
-        new: dict[int, list[Vectors]] = {}
-        for feature, target in zip(features, targets, strict=True):
-            new.setdefault(target, []).append(feature)
+        new: dict[int, list[int]] = {}
+        for row, target in enumerate(targets.tolist()):
+            new.setdefault(target, []).append(row)
+        units = _unit_rows(features) if len(features) else features
         kept = slice(None if self.budget is None else -self.budget, None)
         for target, rows in new.items():
-            self._samples[target] = (self._samples.get(target, []) + rows)[kept]
+            self._samples[target] = (self._samples.get(target, []) + [features[r] for r in rows])[
+                kept
+            ]
             if (unit := self._unit.get(target)) is not None:
-                self._unit[target] = np.concatenate((unit, _unit_rows(np.asarray(rows))))[kept]
+                self._unit[target] = np.concatenate((unit, units[rows]))[kept]
         active = list(active_targets)
         self._samples = {k: self._samples[k] for k in active}
         self._unit = {k: self._unit[k] for k in active if k in self._unit}

@@ -17,6 +17,7 @@ from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from processors.tracking.appearance import StackedCosineMetric
 from processors.tracking.kalman import LeanKalmanFilter
+from processors.tracking.matching import CostOnceTracker
 from processors.tracking.motion import PredictedOverlapMetric
 from processors.tracking.tracker_state import dump_tracker, load_tracker
 
@@ -65,7 +66,14 @@ class StreamTracker:
             nn_budget=self._gallery_budget,
             embedder=None,
         )
-        tracker = deepsort.tracker
+        stock = deepsort.tracker
+        tracker = deepsort.tracker = CostOnceTracker(
+            stock.metric,
+            max_iou_distance=stock.max_iou_distance,
+            max_age=stock.max_age,
+            n_init=stock.n_init,
+            gating_only_position=stock.gating_only_position,
+        )
         tracker.kf = LeanKalmanFilter()
         if self.appearance:
             tracker.metric = StackedCosineMetric(self._max_cosine_distance, self._gallery_budget)
