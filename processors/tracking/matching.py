@@ -26,7 +26,9 @@ from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter, chi2inv95
 from deep_sort_realtime.deep_sort.track import Track
 from deep_sort_realtime.deep_sort.tracker import Tracker
 
-__all__ = ["CostOnceTracker", "gated_costs", "squared_mahalanobis"]
+from processors.tracking.motion import PredictedOverlapMetric
+
+__all__ = ["CostOnceTracker", "gated_costs", "shipped_matching", "squared_mahalanobis"]
 
 Array = npt.NDArray[np.float64]
 Match = tuple[int, int]
@@ -127,3 +129,19 @@ class CostOnceTracker(Tracker):  # type: ignore[misc]
         matches = matches_a + matches_b
         unmatched_tracks = list(set(unmatched_tracks_a + unmatched_tracks_b))
         return matches, unmatched_tracks, unmatched_detections
+
+
+def shipped_matching(tracker: Tracker) -> Tracker:
+    """deep-sort-realtime's own tracker, matching level by level as shipped, with
+    ``tracker``'s settings, metric and Kalman filter and no tracks yet: for comparisons."""
+    shipped = Tracker(
+        tracker.metric,
+        max_iou_distance=tracker.max_iou_distance,
+        max_age=tracker.max_age,
+        n_init=tracker.n_init,
+        gating_only_position=tracker.gating_only_position,
+    )
+    shipped.kf = tracker.kf
+    if isinstance(shipped.metric, PredictedOverlapMetric):
+        shipped.metric = PredictedOverlapMetric(shipped, shipped.metric.matching_threshold)
+    return shipped

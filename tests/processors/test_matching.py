@@ -8,8 +8,7 @@ from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter
 from deep_sort_realtime.deep_sort.tracker import Tracker
 
 from processors.tracking.kalman import LeanKalmanFilter
-from processors.tracking.matching import CostOnceTracker, squared_mahalanobis
-from processors.tracking.motion import PredictedOverlapMetric
+from processors.tracking.matching import CostOnceTracker, shipped_matching, squared_mahalanobis
 from processors.tracking.tracker import StreamTracker
 
 Frame = list[tuple[int, tuple[float, float, float, float]]]
@@ -62,23 +61,6 @@ def test_gating_without_tracks_or_measurements_is_empty() -> None:
     assert squared_mahalanobis(kf, *none, np.ones((3, 4))).shape == (0, 3)
 
 
-def _with_deep_sort_realtimes_matching(stream: StreamTracker) -> StreamTracker:
-    """``stream`` with deep-sort-realtime's own tracker class, its metric and filter kept."""
-    ours = stream._deepsort.tracker
-    theirs = Tracker(
-        ours.metric,
-        max_iou_distance=ours.max_iou_distance,
-        max_age=ours.max_age,
-        n_init=ours.n_init,
-        gating_only_position=ours.gating_only_position,
-    )
-    theirs.kf = ours.kf
-    if isinstance(theirs.metric, PredictedOverlapMetric):
-        theirs.metric._tracker = theirs
-    stream._deepsort.tracker = theirs
-    return stream
-
-
 def _scene(tracker: StreamTracker, seed: int) -> tuple[list[Frame], int]:
     """Ten objects crossing a 1280x720 frame, each now and then missed for 1-6 frames (so
     the cascade matches at several levels), two passing each other and four looking alike
@@ -120,7 +102,9 @@ def test_tracks_are_deep_sort_realtimes_own(appearance: bool, seed: int) -> None
     """Same confirmed tracks every frame and the same state at the end (snapshot bytes)."""
     ours = StreamTracker(appearance=appearance)
     assert isinstance(ours._deepsort.tracker, CostOnceTracker)
-    theirs = _with_deep_sort_realtimes_matching(StreamTracker(appearance=appearance))
+    theirs = StreamTracker(appearance=appearance)
+    theirs._deepsort.tracker = shipped_matching(theirs._deepsort.tracker)
+    assert type(theirs._deepsort.tracker) is Tracker
     frames, comebacks = _scene(ours, seed)
     assert (frames, comebacks) == _scene(theirs, seed)
     assert ours.snapshot() == theirs.snapshot()
