@@ -15,13 +15,23 @@ frame (five alternating pairs).
 
 from __future__ import annotations
 
+import os
+
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 __all__ = ["single_threaded_blas", "single_threaded_torch", "torch_runs_a_network"]
 
 
 def single_threaded_blas() -> None:
-    """Keep BLAS (OpenBLAS under numpy and scipy) to one thread for the rest of the process."""
+    """Keep BLAS (OpenBLAS under numpy and scipy) to one thread for the rest of the process.
+
+    threadpoolctl limits the libraries loaded so far; numpy and SciPy each bring their own
+    OpenBLAS, and one loaded later (SciPy's, imported after this call) would start with a
+    thread per core: DeepSORT's update then took 12-14 ms a frame against 3. Those read
+    ``OPENBLAS_NUM_THREADS`` as they load, so it is set too (processes started from this
+    one inherit it, as a worker's children would want).
+    """
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     threadpool_limits(limits=1, user_api="blas")
 
 

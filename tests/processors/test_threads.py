@@ -1,7 +1,9 @@
-"""Thread pools: torch is kept to one thread only where no network runs in it."""
+"""Thread pools: BLAS kept to one thread, and torch only where no network runs in it."""
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 
@@ -58,3 +60,34 @@ def test_single_threaded_torch_holds_for_the_caller_and_threads_started_later() 
     # Without it, torch keeps its own default in both (every core: more than one on CI).
     untouched = _threads(limit=False)
     assert untouched == [before, before, before]
+
+
+_BLAS_THREADS = """
+import json
+from processors.threads import single_threaded_blas
+if {limit}:
+    single_threaded_blas()
+import numpy, scipy.linalg, scipy.optimize  # each brings its own OpenBLAS, loaded only now
+from threadpoolctl import threadpool_info
+print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]))
+"""
+
+
+def _blas_threads(limit: bool) -> list[int]:
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    out = subprocess.run(
+        [sys.executable, "-c", _BLAS_THREADS.format(limit=limit)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    ).stdout
+    threads: list[int] = json.loads(out)
+    return threads
+
+
+def test_single_threaded_blas_holds_for_blas_libraries_loaded_later() -> None:
+    limited = _blas_threads(limit=True)
+    assert len(limited) >= 2 and set(limited) == {1}  # numpy's and SciPy's
+    # Without it, OpenBLAS starts a thread per core: more than one on CI's two.
+    assert min(_blas_threads(limit=False)) > 1
