@@ -85,9 +85,8 @@ class StackedCosineMetric(NearestNeighborDistanceMetric):  # type: ignore[misc]
         units = _unit_rows(features) if len(features) else features
         kept = slice(None if self.budget is None else -self.budget, None)
         for target, rows in new.items():
-            self._samples[target] = (self._samples.get(target, []) + [features[r] for r in rows])[
-                kept
-            ]
+            grown = self._samples.get(target, []) + [features[r] for r in rows]
+            self._samples[target] = grown[kept]
             if (unit := self._unit.get(target)) is not None:
                 self._unit[target] = np.concatenate((unit, units[rows]))[kept]
         active = list(active_targets)

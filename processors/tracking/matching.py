@@ -28,7 +28,13 @@ from deep_sort_realtime.deep_sort.tracker import Tracker
 
 from processors.tracking.motion import PredictedOverlapMetric
 
-__all__ = ["CostOnceTracker", "gated_costs", "shipped_matching", "squared_mahalanobis"]
+__all__ = [
+    "CostOnceTracker",
+    "gated_costs",
+    "shipped_matching",
+    "squared_mahalanobis",
+    "tracker_like",
+]
 
 Array = npt.NDArray[np.float64]
 Match = tuple[int, int]
@@ -131,17 +137,24 @@ class CostOnceTracker(Tracker):  # type: ignore[misc]
         return matches, unmatched_tracks, unmatched_detections
 
 
-def shipped_matching(tracker: Tracker) -> Tracker:
-    """deep-sort-realtime's own tracker, matching level by level as shipped, with
-    ``tracker``'s settings, metric and Kalman filter and no tracks yet: for comparisons."""
-    shipped = Tracker(
+def tracker_like(kind: type[Tracker], tracker: Tracker) -> Tracker:
+    """A tracker of class ``kind`` with ``tracker``'s settings, metric and Kalman filter,
+    and no tracks yet."""
+    made = kind(
         tracker.metric,
         max_iou_distance=tracker.max_iou_distance,
         max_age=tracker.max_age,
         n_init=tracker.n_init,
         gating_only_position=tracker.gating_only_position,
     )
-    shipped.kf = tracker.kf
+    made.kf = tracker.kf
+    return made
+
+
+def shipped_matching(tracker: Tracker) -> Tracker:
+    """deep-sort-realtime's own tracker, matching level by level as shipped, with
+    ``tracker``'s settings, metric and Kalman filter and no tracks yet: for comparisons."""
+    shipped = tracker_like(Tracker, tracker)
     if isinstance(shipped.metric, PredictedOverlapMetric):
         shipped.metric = PredictedOverlapMetric(shipped, shipped.metric.matching_threshold)
     return shipped

@@ -3,7 +3,10 @@
 Each stream owns one :class:`StreamTracker`, its track-id counter included, so streams
 never share ids or state. A tracker built with ``appearance=False`` is motion-only: it takes
 no embeddings and associates by overlap with the Kalman prediction
-(:mod:`~processors.tracking.motion`).
+(:mod:`~processors.tracking.motion`). Its parts compute what deep-sort-realtime's do, with
+less overhead: the Kalman filter (:mod:`~processors.tracking.kalman`), the appearance
+galleries (:mod:`~processors.tracking.appearance`) and the matching, from one gated cost
+matrix a frame (:mod:`~processors.tracking.matching`).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from deep_sort_realtime.deepsort_tracker import DeepSort
 
 from processors.tracking.appearance import StackedCosineMetric
 from processors.tracking.kalman import LeanKalmanFilter
-from processors.tracking.matching import CostOnceTracker
+from processors.tracking.matching import CostOnceTracker, tracker_like
 from processors.tracking.motion import PredictedOverlapMetric
 from processors.tracking.tracker_state import dump_tracker, load_tracker
 
@@ -66,14 +69,7 @@ class StreamTracker:
             nn_budget=self._gallery_budget,
             embedder=None,
         )
-        stock = deepsort.tracker
-        tracker = deepsort.tracker = CostOnceTracker(
-            stock.metric,
-            max_iou_distance=stock.max_iou_distance,
-            max_age=stock.max_age,
-            n_init=stock.n_init,
-            gating_only_position=stock.gating_only_position,
-        )
+        tracker = deepsort.tracker = tracker_like(CostOnceTracker, deepsort.tracker)
         tracker.kf = LeanKalmanFilter()
         if self.appearance:
             tracker.metric = StackedCosineMetric(self._max_cosine_distance, self._gallery_budget)
