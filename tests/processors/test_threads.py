@@ -44,14 +44,19 @@ def test_torch_runs_a_network_unless_both_are_exported(
     assert torch_runs_a_network(detector, embedder) is runs
 
 
-def _threads(limit: bool) -> list[int]:
-    out = subprocess.run(
-        [sys.executable, "-c", _COUNT_THREADS.format(limit=limit)],
+def _run(script: str, limit: bool, env: dict[str, str] | None = None) -> str:
+    """What ``script``, formatted with ``limit``, prints in a fresh interpreter."""
+    return subprocess.run(
+        [sys.executable, "-c", script.format(limit=limit)],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     ).stdout
-    return [int(n) for n in out.split()]
+
+
+def _threads(limit: bool) -> list[int]:
+    return [int(n) for n in _run(_COUNT_THREADS, limit).split()]
 
 
 def test_single_threaded_torch_holds_for_the_caller_and_threads_started_later() -> None:
@@ -75,14 +80,7 @@ print(json.dumps([pool["num_threads"] for pool in threadpool_info() if pool["use
 
 def _blas_threads(limit: bool) -> list[int]:
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
-    out = subprocess.run(
-        [sys.executable, "-c", _BLAS_THREADS.format(limit=limit)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-    ).stdout
-    threads: list[int] = json.loads(out)
+    threads: list[int] = json.loads(_run(_BLAS_THREADS, limit, env))
     return threads
 
 
