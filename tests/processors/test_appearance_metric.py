@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from deep_sort_realtime.deep_sort.nn_matching import NearestNeighborDistanceMetric
 
-from processors.tracking.appearance import StackedCosineMetric, nearest_cosine_distances
+from processors.tracking.appearance import (
+    StackedCosineMetric,
+    UnitGalleries,
+    nearest_cosine_distances,
+)
 from processors.tracking.tracker import StreamTracker
 
 
@@ -91,3 +96,75 @@ def test_trackers_with_appearance_use_it() -> None:
     assert not isinstance(
         StreamTracker(appearance=False)._deepsort.tracker.metric, StackedCosineMetric
     )
+
+
+@pytest.mark.parametrize("budget", [None, 1, 5])
+def test_galleries_in_one_array_give_the_nearest_of_their_last_budget_rows(
+    budget: int | None,
+) -> None:
+    """Rows written in place (slots grown, then the oldest overwritten), targets forgotten
+    from the middle and the end, and a few targets asked for or all: every distance is that
+    of the gallery's last ``budget`` rows as lists would keep them."""
+    rng = np.random.default_rng(11)
+    galleries = UnitGalleries(budget)
+    reference: dict[int, list[np.ndarray]] = {}
+    next_target = 1
+    for frame in range(40):
+        if frame % 7 == 3 and len(reference) > 2:  # one ends, not always the newest
+            ended = sorted(reference)[frame % len(reference)]
+            del reference[ended]
+            galleries.keep(reference)
+        if frame % 5 == 0:  # one starts, with a few rows at once
+            rows = _unit(rng.normal(size=(1 + frame % 3, 16)))
+            galleries.add(next_target, rows)
+            reference[next_target] = list(rows)
+            next_target += 1
+        for target in reference:
+            if rng.random() < 0.8:
+                rows = _unit(rng.normal(size=(1 + (frame % 4 == 0), 16)))
+                galleries.extend(target, rows)
+                reference[target] += list(rows)
+        kept = {t: rows[-budget:] if budget else rows for t, rows in reference.items()}
+        queries = rng.normal(size=(6, 16)).astype(np.float32)
+        targets = sorted(kept)
+        for asked in (targets, targets[::-1][:1]):  # all (in another order), and a few
+            np.testing.assert_allclose(
+                galleries.nearest_distances(queries, asked),
+                nearest_cosine_distances([kept[t] for t in asked], queries),
+                atol=1e-6,
+            )
+    assert len(galleries) == len(reference) > 2
+    assert max(len(rows) for rows in reference.values()) > (budget or 0)
+
+
+def test_room_left_by_a_crowd_is_given_back() -> None:
+    rng = np.random.default_rng(3)
+    galleries = UnitGalleries(50)
+    rows = {t: _unit(rng.normal(size=(1 + t % 4, 8))) for t in range(100)}
+    for target, units in rows.items():
+        galleries.add(target, units)
+    assert galleries.capacity >= 100
+    stayed = [7, 42, 99]
+    galleries.keep(stayed)
+    assert len(galleries) == 3 and galleries.capacity <= 16
+    queries = rng.normal(size=(4, 8)).astype(np.float32)
+    np.testing.assert_allclose(
+        galleries.nearest_distances(queries, stayed),
+        nearest_cosine_distances([list(rows[t]) for t in stayed], queries),
+        atol=1e-6,
+    )
+
+
+def test_a_gallery_is_added_once_and_of_one_width() -> None:
+    galleries = UnitGalleries(4)
+    galleries.add(1, _unit(np.ones((2, 8))))
+    with pytest.raises(ValueError, match="already"):
+        galleries.add(1, _unit(np.ones((1, 8))))
+    with pytest.raises(ValueError, match="no embeddings"):
+        galleries.add(2, np.ones((0, 8), np.float32))
+    with pytest.raises(ValueError, match="embeddings of 5 values, galleries of 8"):
+        galleries.add(3, _unit(np.ones((1, 5))))
+
+
+def _unit(vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
+    return np.asarray(vectors / np.linalg.norm(vectors, axis=1, keepdims=True), np.float32)
