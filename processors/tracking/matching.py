@@ -26,6 +26,7 @@ from deep_sort_realtime.deep_sort.kalman_filter import KalmanFilter, chi2inv95
 from deep_sort_realtime.deep_sort.track import Track
 from deep_sort_realtime.deep_sort.tracker import Tracker
 
+from processors.tracking.appearance import StackedCosineMetric
 from processors.tracking.motion import PredictedOverlapMetric
 
 __all__ = [
@@ -82,8 +83,6 @@ def gated_costs(
     of each track against each detection, set to DeepSORT's infinite cost where the Kalman
     gate rules the pair out, as the parent's gated metric computes it level by level."""
     tracks = [tracker.tracks[i] for i in track_indices]
-    features = np.array([d.feature for d in detections])
-    costs: Array = tracker.metric.distance(features, np.array([t.track_id for t in tracks]))
     maha = squared_mahalanobis(
         tracker.kf,
         np.array([t.mean for t in tracks], np.float64).reshape(-1, 8),
@@ -91,8 +90,16 @@ def gated_costs(
         np.array([d.to_xyah() for d in detections], np.float64).reshape(-1, 4),
         tracker.gating_only_position,
     )
-    threshold = chi2inv95[2 if tracker.gating_only_position else 4]
-    costs[maha > threshold] = linear_assignment.INFTY_COST
+    allowed = ~(maha > chi2inv95[2 if tracker.gating_only_position else 4])  # as the parent
+    features = np.array([d.feature for d in detections])
+    targets = [t.track_id for t in tracks]
+    if isinstance(tracker.metric, StackedCosineMetric):  # compares the allowed pairs only
+        gated: Array = tracker.metric.distance_where(
+            features, targets, allowed, linear_assignment.INFTY_COST
+        )
+        return gated
+    costs: Array = tracker.metric.distance(features, np.array(targets))
+    costs[~allowed] = linear_assignment.INFTY_COST
     return costs
 
 

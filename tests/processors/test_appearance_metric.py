@@ -99,10 +99,10 @@ def test_trackers_with_appearance_use_it() -> None:
 
 
 @pytest.mark.parametrize("budget", [None, 1, 5])
-def test_galleries_in_one_array_give_the_nearest_of_their_last_budget_rows(
+def test_galleries_written_in_place_give_the_nearest_of_their_last_budget_rows(
     budget: int | None,
 ) -> None:
-    """Rows written in place (slots grown, then the oldest overwritten), targets forgotten
+    """Rows written in place (room grown, then the oldest overwritten), targets forgotten
     from the middle and the end, and a few targets asked for or all: every distance is that
     of the gallery's last ``budget`` rows as lists would keep them."""
     rng = np.random.default_rng(11)
@@ -137,33 +137,41 @@ def test_galleries_in_one_array_give_the_nearest_of_their_last_budget_rows(
     assert max(len(rows) for rows in reference.values()) > (budget or 0)
 
 
-def test_room_left_by_a_crowd_is_given_back() -> None:
-    rng = np.random.default_rng(3)
-    galleries = UnitGalleries(50)
-    rows = {t: _unit(rng.normal(size=(1 + t % 4, 8))) for t in range(100)}
-    for target, units in rows.items():
-        galleries.add(target, units)
-    assert galleries.capacity >= 100
-    stayed = [7, 42, 99]
-    galleries.keep(stayed)
-    assert len(galleries) == 3 and galleries.capacity <= 16
-    queries = rng.normal(size=(4, 8)).astype(np.float32)
+def test_only_the_allowed_pairs_are_compared() -> None:
+    """Galleries young (shorter than their room), full and wrapped: the allowed pairs get
+    the distances of the full matrix, the rest the fill."""
+    rng = np.random.default_rng(9)
+    galleries = UnitGalleries(6)
+    galleries.add(1, _unit(rng.normal(size=(6, 8))))
+    for _ in range(4):  # target 1 wraps round its budget
+        newest_of_1 = _unit(rng.normal(size=(1, 8)))
+        galleries.extend(1, newest_of_1)
+    galleries.add(2, _unit(rng.normal(size=(1, 8))))  # one row, five of padding
+    rows_of_3 = _unit(rng.normal(size=(3, 8)))
+    galleries.add(3, rows_of_3)
+    queries = rng.normal(size=(5, 8)).astype(np.float32)
+    queries[0], queries[4] = rows_of_3[-1] * 2.0, newest_of_1[0]  # each a gallery's newest
+    allowed = rng.random((3, 5)) < 0.5
+    allowed[:, 0] = allowed[:, 4] = True
+    allowed[1, 1:4] = False
+    targets = [1, 2, 3]
+    gated = galleries.nearest_distances_where(queries, targets, allowed, fill=1e5)
     np.testing.assert_allclose(
-        galleries.nearest_distances(queries, stayed),
-        nearest_cosine_distances([list(rows[t]) for t in stayed], queries),
-        atol=1e-6,
+        gated[allowed], galleries.nearest_distances(queries, targets)[allowed], atol=1e-6
     )
+    np.testing.assert_allclose([gated[2, 0], gated[0, 4]], 0.0, atol=1e-6)
+    assert (gated[~allowed] == 1e5).all()
+    nothing = np.zeros((3, 5), bool)
+    assert (galleries.nearest_distances_where(queries, targets, nothing, fill=7.0) == 7.0).all()
 
 
-def test_a_gallery_is_added_once_and_of_one_width() -> None:
+def test_a_gallery_is_added_once_and_not_empty() -> None:
     galleries = UnitGalleries(4)
     galleries.add(1, _unit(np.ones((2, 8))))
     with pytest.raises(ValueError, match="already"):
         galleries.add(1, _unit(np.ones((1, 8))))
     with pytest.raises(ValueError, match="no embeddings"):
         galleries.add(2, np.ones((0, 8), np.float32))
-    with pytest.raises(ValueError, match="embeddings of 5 values, galleries of 8"):
-        galleries.add(3, _unit(np.ones((1, 5))))
 
 
 def _unit(vectors: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
