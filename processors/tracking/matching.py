@@ -8,7 +8,10 @@ each projecting the track's state, factoring its covariance and solving against 
 detections. A cost depends on its track and its detection only, so
 :class:`CostOnceTracker` builds the whole matrix (every confirmed track against every
 detection) once a frame, the gate for all tracks at once (:func:`squared_mahalanobis`), and
-lets the cascade take each level's rows and columns from it. The cascade, its thresholds
+lets the cascade take each level's rows and columns from it. The gate comes first, so that
+the appearance metric compares each track's gallery only with the detections it may match
+(:meth:`~processors.tracking.appearance.StackedCosineMetric.distance_where`): the rest
+would cost DeepSORT's infinite cost whatever their appearance. The cascade, its thresholds
 and the IoU stage for new and just-lost tracks are the parent's; costs are the parent's up
 to rounding in the last place (the triangular solve is written out instead of LAPACK's).
 """
