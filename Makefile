@@ -54,6 +54,7 @@ bench: setup
 	$(RUN)/python -m benchmarks.detector_backends
 	$(RUN)/python -m benchmarks.deepsort_step
 	$(RUN)/python -m benchmarks.core_scaling
+	$(RUN)/python -m benchmarks.neighbour_load
 	$(RUN)/python -m benchmarks.pipeline
 
 clean:

@@ -35,6 +35,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from itertools import islice
@@ -225,8 +226,15 @@ def start_child(
     )
 
 
-def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> LayoutRun:
-    """Start the layout's processes, let them all load, then time their loops together."""
+def run_layout(
+    layout: Layout,
+    seconds: float,
+    frames: int,
+    scratch: Path,
+    on_go: Callable[[], None] | None = None,
+) -> LayoutRun:
+    """Start the layout's processes, let them all load, then time their loops together;
+    ``on_go`` is called once they are all told to go."""
     children = [start_child(layout, seconds, frames, scratch) for _ in range(layout.processes)]
     try:
         for child in children:
@@ -235,6 +243,8 @@ def run_layout(layout: Layout, seconds: float, frames: int, scratch: Path) -> La
             assert child.stdin is not None
             child.stdin.write(_GO + "\n")
             child.stdin.flush()
+        if on_go is not None:
+            on_go()
         loops = []
         for child in children:
             out, _ = child.communicate(timeout=seconds + 120)
