@@ -209,19 +209,26 @@ def write_scene_video(path: Path, frames: int, seed: int = 11) -> list[Image]:
 
 
 def time_direct(settings: Settings, video: Path, frames: Sequence[Image]) -> list[Throughput]:
-    """The worker's processor in a loop (warmed up first), twice: on ``frames`` decoded
-    beforehand, for context (no decode at all), then on the video's frames as the
-    producers' reader decodes them in the loop (as a program that detects and tracks a video
-    calls them, and as ``model.track`` reads it)."""
+    """The worker's processor in a loop, twice: on ``frames`` decoded beforehand, for
+    context (no decode at all), then on the video's frames as the producers' reader decodes
+    them in the loop (as a program that detects and tracks a video calls them, and as
+    ``model.track`` reads it).
+
+    Each loop gets a processor of its own, warmed up as the worker warms its own: the
+    pipeline's worker starts fresh, and a processor meets each batch shape (above all each
+    count of crops for the re-id network) once at a cost, 35-50 % more time a crop on first
+    sight with every backend. The second loop on the first loop's processor ran warmer than
+    any worker starts.
+    """
     with _torch_threads_kept():
-        processor = build_processor(settings)
-        processor.warm_up()  # as the worker does before its first batch
         batch = settings.batch_max_frames
         runs = []
         for what, stream_id, images in (
             ("direct, frames in memory", "in-memory", iter(frames)),
             ("direct", "direct", (f.image for f in read_video(video))),
         ):
+            processor = build_processor(settings)
+            processor.warm_up()  # as the worker does before its first batch
             inputs = (FrameInput(image, stream_id, i, 0.0) for i, image in enumerate(images))
             count = 0
             with _Timed() as timed:

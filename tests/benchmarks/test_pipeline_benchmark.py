@@ -37,7 +37,7 @@ def test_a_short_video_through_ultralytics_and_the_pipeline(tmp_path: Path) -> N
     assert len(frames) == 10 and frames[0].shape == (480, 640, 3)
 
     # The direct loop runs on the frames decoded beforehand, then decodes the video itself
-    # (last, so the pipeline measured next runs right after it).
+    # (last, so the pipeline measured next runs right after it), each on a fresh processor.
     direct = time_direct(settings, video, frames)
     assert [(d.what, d.frames) for d in direct] == [
         ("direct, frames in memory", 10),
