@@ -2,7 +2,7 @@
 and without neighbour processes that take the CPU in short bursts, side by side in one run.
 
     .venv/bin/python -m benchmarks.neighbour_load [--seconds 15] [--rounds 3] [--json]
-        [--neighbours 2] [--busy-ms 1] [--period-ms 10]
+        [--neighbours 2] [--busy-ms 1] [--period-ms 10] [--memory-kb 0]
 
 In the pipeline the worker's models share the cores with the broker, the sink and the
 worker's own event loop and decode: about 0.2 cores together, in bursts of a millisecond or
@@ -16,7 +16,9 @@ This measures it on the layouts of :mod:`benchmarks.core_scaling` (the worker's 
 processor in fresh processes looping over a generated scene): one process of every core's
 threads, one process of a one-thread lane per core, one one-thread process per core. Each
 is timed alone and beside ``--neighbours`` processes each busy ``--busy-ms`` in every
-``--period-ms``, whose CPU is read over the timed loop. For each layout it prints frames/s
+``--period-ms`` (spinning, or with ``--memory-kb`` copying a buffer of that size, as
+decoding a frame or copying a record does, which evicts the models' data from the caches
+too), whose CPU is read over the timed loop. For each layout it prints frames/s
 both ways and the *amplification*: the share of its frames/s lost over the share of the
 machine's cores the neighbours took. 1.0 is a fair share; above 1 the neighbours cost the
 layout more than the CPU they took.
@@ -37,6 +39,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
 
+import numpy as np
+
 from benchmarks.core_scaling import Layout, LayoutRun, layouts, run_layout
 from benchmarks.cpu_usage import process_cpu_s
 from benchmarks.host import this_host
@@ -47,10 +51,13 @@ _ROOT = Path(__file__).resolve().parents[1]  # where `-m benchmarks...` runs fro
 
 @dataclass(frozen=True, slots=True)
 class Burst:
-    """A neighbour's load: busy ``busy_ms`` in every ``period_ms``."""
+    """A neighbour's load: busy ``busy_ms`` in every ``period_ms``, spinning on a few
+    bytes or, with ``memory_kb``, copying a buffer of that size over and over (as decoding
+    a frame or copying a record does), which also evicts others' data from the caches."""
 
     busy_ms: float
     period_ms: float
+    memory_kb: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.busy_ms < self.period_ms:
@@ -58,6 +65,8 @@ class Burst:
                 f"busy {self.busy_ms} ms in every {self.period_ms} ms: "
                 "a neighbour must be busy for part of its period"
             )
+        if self.memory_kb < 0:
+            raise ValueError(f"a neighbour's buffer cannot be {self.memory_kb} KB")
 
     @property
     def duty(self) -> float:
@@ -102,12 +111,16 @@ def pair_ratios(pairs: list[Pair], cores: int) -> dict[str, float]:
 
 
 def busy_in_bursts(burst: Burst) -> NoReturn:
-    """The neighbour's loop: spin ``busy_ms``, sleep the rest of the period, until killed."""
+    """The neighbour's loop: busy ``busy_ms`` (spinning, or copying its buffer), sleep the
+    rest of the period, until killed."""
     busy_s, idle_s = burst.busy_ms / 1000, (burst.period_ms - burst.busy_ms) / 1000
+    source = np.ones(burst.memory_kb * 1024, dtype=np.uint8)
+    target = np.empty_like(source)
     while True:
         until = time.perf_counter() + busy_s
         while time.perf_counter() < until:
-            pass
+            if burst.memory_kb:
+                np.copyto(target, source)
         time.sleep(idle_s)
 
 
@@ -116,6 +129,7 @@ def neighbours(count: int, burst: Burst) -> Iterator[list[int]]:
     """``count`` neighbour processes running while inside; yields their process ids."""
     command = [sys.executable, "-m", "benchmarks.neighbour_load", "--neighbour"]
     command += ["--busy-ms", str(burst.busy_ms), "--period-ms", str(burst.period_ms)]
+    command += ["--memory-kb", str(burst.memory_kb)]
     started = [subprocess.Popen(command, cwd=_ROOT) for _ in range(count)]
     try:
         yield [p.pid for p in started]
@@ -184,11 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--neighbours", type=int, default=2)
     parser.add_argument("--busy-ms", type=float, default=1.0)
     parser.add_argument("--period-ms", type=float, default=10.0)
+    parser.add_argument(
+        "--memory-kb",
+        type=int,
+        default=0,
+        help="each neighbour copies a buffer of this size while busy (0: it only spins)",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--neighbour", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
-        burst = Burst(args.busy_ms, args.period_ms)
+        burst = Burst(args.busy_ms, args.period_ms, args.memory_kb)
     except ValueError as exc:
         parser.error(str(exc))
     if args.neighbour:
@@ -201,7 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         sys.stdout.write(
             f"host: {this_host().describe()}\n{args.neighbours} neighbours, each busy "
-            f"{burst.busy_ms:g} ms in every {burst.period_ms:g} ms ({burst.duty:.2f} of a core)\n"
+            f"{burst.busy_ms:g} ms in every {burst.period_ms:g} ms ({burst.duty:.2f} of a core)"
+            + (f", copying {burst.memory_kb} KB" if burst.memory_kb else ", spinning")
+            + "\n"
         )
     rounds: list[list[Pair]] = []
     with tempfile.TemporaryDirectory(prefix="visiontrack-neighbours-") as scratch:

@@ -28,6 +28,8 @@ def test_a_burst_is_busy_for_part_of_its_period() -> None:
             Burst(busy, period)
     with pytest.raises(SystemExit):
         main(["--busy-ms", "10", "--period-ms", "10"])
+    with pytest.raises(ValueError, match="cannot be -1 KB"):
+        Burst(1, 10, memory_kb=-1)
 
 
 def test_the_layouts_compared_are_threads_lanes_and_processes_of_every_core() -> None:
@@ -57,8 +59,9 @@ def test_amplification_is_the_share_of_frames_lost_over_the_share_of_cores_taken
         idle.amplification(2)
 
 
-def test_neighbours_take_part_of_a_core_each_and_stop_on_leaving() -> None:
-    with neighbours(2, Burst(2, 10)) as pids:
+@pytest.mark.parametrize("memory_kb", [0, 1024])
+def test_neighbours_take_part_of_a_core_each_and_stop_on_leaving(memory_kb: int) -> None:
+    with neighbours(2, Burst(2, 10, memory_kb)) as pids:
         time.sleep(1.5)  # past their start
         before = [process_cpu_s(pid) for pid in pids]
         started = time.perf_counter()
@@ -77,3 +80,20 @@ def test_a_layout_timed_beside_neighbours_reports_the_cores_they_took(tmp_path: 
     assert run.layout == Layout(1, 1)
     assert run.fps > 0
     assert 0.05 < taken < 0.6
+
+
+def _rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
+def test_a_neighbour_given_memory_copies_a_buffer_of_that_size() -> None:
+    size_kb = 65536
+    with (
+        neighbours(1, Burst(2, 10)) as (spinning,),
+        neighbours(1, Burst(2, 10, size_kb)) as (copying,),
+    ):
+        time.sleep(3)  # past their start and a first copy
+        grown = _rss_kb(copying) - _rss_kb(spinning)
+    # Its source and the copy's target, both written.
+    assert grown > 1.8 * size_kb, grown
